@@ -1,0 +1,57 @@
+"""What every lab command shares: config, logging, and one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from cinder_lab import exception, utils
+from cinder_lab.common.config import CONF
+
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
+
+
+class MaskSecrets(logging.Filter):
+    """Mask the password of any URL in a log line, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = utils.mask_url(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Log to stderr with passwords masked; keep the libraries quiet."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(MaskSecrets())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("oslo_messaging", "amqp", "kombu", "stevedore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def one_line(e: BaseException) -> str:
+    """The first line of an error, with any URL password masked."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return utils.mask_url(text)
+
+
+def run(prog: str, body: Callable[[], int | None]) -> int:
+    """Run ``body``; turn the lab's errors into ``prog: error: ...`` and exit 1."""
+    try:
+        return body() or 0
+    except exception.CinderLabException as e:
+        print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+    except SQLAlchemyError as e:
+        url = utils.mask_url(CONF.database.connection)
+        print(f"{prog}: error: database {url}: {one_line(e.orig or e)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+    return 1

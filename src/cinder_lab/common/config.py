@@ -1,0 +1,171 @@
+"""Options the lab reads; mirrors cinder/common/config.py and the volume manager's opts.
+
+Everything lives on oslo.config's global ``cfg.CONF``: oslo.messaging 18 looks up
+its own tracing options there, and a private ConfigOpts breaks ``cast()``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from oslo_config import cfg
+
+from cinder_lab import exception
+
+CONF = cfg.CONF
+
+global_opts = [
+    cfg.StrOpt(
+        "host",
+        sample_default="localhost",
+        default=socket.gethostname(),
+        help="Name of this node; the server part of every RPC target. "
+        "Defaults to the machine's hostname.",
+    ),
+    cfg.StrOpt(
+        "storage_availability_zone",
+        default="nova",
+        help="Availability zone of this node.",
+    ),
+    cfg.ListOpt(
+        "enabled_backends",
+        default=[],
+        help="Backend sections cinder-volume runs, one child process each.",
+    ),
+    cfg.IntOpt(
+        "report_interval",
+        default=10,
+        min=1,
+        help="Seconds between heartbeats written to the services table.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="A service is down when its last heartbeat is older than this.",
+    ),
+    cfg.IntOpt(
+        "periodic_interval",
+        default=60,
+        min=1,
+        help="Seconds between periodic tasks (volume capability reports).",
+    ),
+    cfg.StrOpt("volume_topic", default="cinder-volume", help="Volume RPC topic."),
+    cfg.StrOpt("backup_topic", default="cinder-backup", help="Backup RPC topic."),
+    cfg.StrOpt("scheduler_topic", default="cinder-scheduler", help="Scheduler RPC topic."),
+    cfg.StrOpt(
+        "default_volume_type",
+        help="Volume type used when create is given none (a volume_backend_name).",
+    ),
+    cfg.IntOpt(
+        "rpc_connect_retries",
+        default=3,
+        min=0,
+        help="How often a lab process retries an unreachable broker before it "
+        "gives up with an error (the lab bounds what oslo.messaging would retry "
+        "forever).",
+    ),
+]
+
+database_opts = [
+    cfg.StrOpt(
+        "connection",
+        default="sqlite:///cinder-lab.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of the lab's database.",
+    ),
+]
+
+# Read from each section named in enabled_backends, as Cinder's volume manager does.
+backend_opts = [
+    cfg.StrOpt(
+        "volume_backend_name",
+        help="Pool name this backend reports to the scheduler; defaults to the section name.",
+    ),
+    cfg.StrOpt(
+        "backend_host",
+        deprecated_opts=[cfg.DeprecatedOpt("host")],
+        help="Backend override of host value (Kilo spelled it 'host').",
+    ),
+    cfg.StrOpt(
+        "volume_driver",
+        default="cinder_lab.volume.drivers.fake",
+        help="Informational only: the lab's backends store nothing.",
+    ),
+    cfg.IntOpt(
+        "total_capacity_gb",
+        default=1000,
+        min=1,
+        help="Capacity this backend reports to the scheduler.",
+    ),
+]
+
+CONF.register_opts(global_opts)
+CONF.register_opts(database_opts, group="database")
+
+
+LOCAL_CONFIG = os.path.join("etc", "cinder-lab", "cinder-lab.conf")
+
+
+def default_config_files() -> list[str]:
+    """oslo.config's usual places, else ``etc/cinder-lab/cinder-lab.conf`` of a checkout."""
+    found = cfg.find_config_files(project="cinder-lab")
+    if not found and os.path.exists(LOCAL_CONFIG):
+        found = [LOCAL_CONFIG]
+    return found
+
+
+def parse_args(argv: list[str], default_config_files: list[str] | None = None) -> None:
+    """Parse the command line and config files into the global CONF.
+
+    Turns oslo.config's file errors into the lab's one-line ConfigError.
+    """
+    if default_config_files is None and "--config-file" not in argv:
+        default_config_files = globals()["default_config_files"]()
+    try:
+        CONF(
+            argv,
+            project="cinder-lab",
+            default_config_files=default_config_files,
+        )
+    except cfg.ConfigFilesNotFoundError as e:
+        raise exception.ConfigError(
+            reason=f"config file not found: {', '.join(e.config_files)}"
+        ) from None
+    except cfg.ConfigFileParseError as e:
+        raise exception.ConfigError(reason=f"cannot parse {e.config_file}: {e.msg}") from None
+    except cfg.Error as e:
+        raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
+
+
+def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
+    """Register and return the options of one ``enabled_backends`` section.
+
+    A backend with no section is an error, as it is for cinder-volume.
+    """
+    if backend not in CONF.list_all_sections():
+        raise exception.ConfigError(
+            reason=f"backend '{backend}' is listed in enabled_backends "
+            f"but has no [{backend}] section"
+        )
+    CONF.register_opts(backend_opts, group=backend)
+    return CONF[backend]
+
+
+def backend_host(backend: str) -> str:
+    """``(backend_host or host)@backend``: the server name of one backend's service."""
+    conf = backend_conf(backend)
+    host = conf.backend_host or CONF.host
+    check_name(host, f"host for backend [{backend}]")
+    check_name(backend, "backend name in enabled_backends")
+    return f"{host}@{backend}"
+
+
+def check_name(value: str | None, what: str) -> str:
+    """Reject a host or backend name that would corrupt ``host@backend#pool``."""
+    if not value or any(c.isspace() or c in "@#" for c in value):
+        raise exception.ConfigError(
+            reason=f"invalid {what}: {value!r} (must be non-empty, without spaces, '@' or '#')"
+        )
+    return value

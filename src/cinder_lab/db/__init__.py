@@ -1,0 +1,1 @@
+"""The lab's database; mirrors cinder/db (an api module over SQLAlchemy models)."""

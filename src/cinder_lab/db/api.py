@@ -1,0 +1,213 @@
+"""Database functions the services call; mirrors cinder/db/api.py (one function per query).
+
+The engine comes from ``[database] connection``: a SQLite file by default, any
+SQLAlchemy URL (``mysql+pymysql://`` for MariaDB) otherwise. Tables are created
+on first use: the lab has no migrations.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session
+
+from cinder_lab import exception, utils
+from cinder_lab.common.config import CONF
+from cinder_lab.db import models
+
+_LOCK = threading.Lock()
+_ENGINE: Engine | None = None
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _wal(dbapi_conn: object, _record: object) -> None:
+                # Several service processes write heartbeats to one file.
+                cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.close()
+
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+    except (ArgumentError, NoSuchModuleError, ValueError) as e:
+        raise exception.ConfigError(
+            reason=f"bad [database] connection {utils.mask_url(url)}: {e}"
+        ) from None
+    models.Base.metadata.create_all(engine)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The process's engine for ``[database] connection``, made on first use."""
+    global _ENGINE
+    with _LOCK:
+        url = CONF.database.connection
+        if _ENGINE is None or _ENGINE.url.render_as_string(hide_password=False) != url:
+            if _ENGINE is not None:
+                _ENGINE.dispose()
+            _ENGINE = _make_engine(url)
+        return _ENGINE
+
+
+def dispose_engine() -> None:
+    """Drop pooled connections; call before fork so children never share one."""
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is not None:
+            _ENGINE.dispose()
+        _ENGINE = None
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+# -- services -----------------------------------------------------------------
+
+
+def service_create(values: dict) -> models.Service:
+    """Insert a services row."""
+    with _session() as s:
+        row = models.Service(**values)
+        s.add(row)
+    return row
+
+
+def service_get_by_args(host: str, binary: str) -> models.Service:
+    """The row for one binary on one host, or HostBinaryNotFound."""
+    with _session() as s:
+        row = s.scalars(select(models.Service).filter_by(host=host, binary=binary)).first()
+    if row is None:
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+    return row
+
+
+def service_get_all(topic: str | None = None, disabled: bool | None = None) -> list[models.Service]:
+    """Every services row, optionally only one topic or one disabled state."""
+    query = select(models.Service).order_by(models.Service.binary, models.Service.host)
+    if topic is not None:
+        query = query.filter_by(topic=topic)
+    if disabled is not None:
+        query = query.filter_by(disabled=disabled)
+    with _session() as s:
+        return list(s.scalars(query))
+
+
+def service_update(service_id: int, values: dict) -> models.Service:
+    """Update one services row by id."""
+    with _session() as s:
+        row = s.get(models.Service, service_id)
+        if row is None:
+            raise exception.ServiceNotFound(service_id=service_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+    return row
+
+
+def service_heartbeat(service_id: int) -> None:
+    """One report_state: bump report_count and updated_at."""
+    with _session() as s:
+        row = s.get(models.Service, service_id)
+        if row is None:
+            raise exception.ServiceNotFound(service_id=service_id)
+        row.report_count = (row.report_count or 0) + 1
+        row.updated_at = utils.utcnow()
+
+
+# -- volumes ------------------------------------------------------------------
+
+
+def volume_create(values: dict) -> models.Volume:
+    """Insert a volume row with a fresh UUID."""
+    values = {"id": str(uuid.uuid4()), **values}
+    with _session() as s:
+        row = models.Volume(**values)
+        s.add(row)
+    return row
+
+
+def volume_get(volume_id: str) -> models.Volume:
+    """One volume, or VolumeNotFound."""
+    with _session() as s:
+        row = s.get(models.Volume, volume_id)
+    if row is None:
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    return row
+
+
+def volume_get_all() -> list[models.Volume]:
+    """Every volume, oldest first."""
+    with _session() as s:
+        return list(s.scalars(select(models.Volume).order_by(models.Volume.created_at)))
+
+
+def volume_update(volume_id: str, values: dict) -> models.Volume:
+    """Update one volume row."""
+    with _session() as s:
+        row = s.get(models.Volume, volume_id)
+        if row is None:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+    return row
+
+
+def volume_allocated_gb(host: str) -> int:
+    """Sum of the sizes of live volumes placed on one ``host@backend#pool``."""
+    with _session() as s:
+        total = s.scalar(
+            select(func.coalesce(func.sum(models.Volume.size), 0)).where(
+                models.Volume.host == host, models.Volume.status != "error"
+            )
+        )
+    return int(total or 0)
+
+
+# -- backups ------------------------------------------------------------------
+
+
+def backup_create(values: dict) -> models.Backup:
+    """Insert a backup row with a fresh UUID."""
+    values = {"id": str(uuid.uuid4()), **values}
+    with _session() as s:
+        row = models.Backup(**values)
+        s.add(row)
+    return row
+
+
+def backup_get(backup_id: str) -> models.Backup:
+    """One backup, or BackupNotFound."""
+    with _session() as s:
+        row = s.get(models.Backup, backup_id)
+    if row is None:
+        raise exception.BackupNotFound(backup_id=backup_id)
+    return row
+
+
+def backup_get_all() -> list[models.Backup]:
+    """Every backup, oldest first."""
+    with _session() as s:
+        return list(s.scalars(select(models.Backup).order_by(models.Backup.created_at)))
+
+
+def backup_update(backup_id: str, values: dict) -> models.Backup:
+    """Update one backup row."""
+    with _session() as s:
+        row = s.get(models.Backup, backup_id)
+        if row is None:
+            raise exception.BackupNotFound(backup_id=backup_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+    return row

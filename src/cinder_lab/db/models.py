@@ -1,0 +1,61 @@
+"""Tables; a trimmed copy of cinder/db/sqlalchemy/models.py (services, volumes, backups)."""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cinder_lab import utils
+
+
+class Base(DeclarativeBase):
+    """Timestamps every Cinder table carries."""
+
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utils.utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime, nullable=True, onupdate=utils.utcnow
+    )
+
+
+class Service(Base):
+    """One row per running binary and host: what ``service-list`` shows."""
+
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Volume(Base):
+    """A volume; ``host`` is ``host@backend#pool`` once the scheduler placed it."""
+
+    __tablename__ = "volumes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    volume_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class Backup(Base):
+    """A backup; ``host`` is the cinder-backup host that must serve it."""
+
+    __tablename__ = "backups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    # The cinder-volume host that answered the manager's get_backup_device call.
+    volume_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    fail_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -1,0 +1,64 @@
+"""Errors the lab raises; mirrors cinder/exception.py (a message template per class)."""
+
+
+class CinderLabException(Exception):
+    """Base class; mirrors cinder.exception.CinderException."""
+
+    message = "An unknown exception occurred."
+
+    def __init__(self, message: str | None = None, **kwargs: object) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            message = self.message % kwargs
+        super().__init__(message)
+        self.msg = message
+
+
+class NotFound(CinderLabException):
+    message = "Resource could not be found."
+
+
+class ServiceNotFound(NotFound):
+    """The one the note hit: 'Service cinder-backup could not be found.'"""
+
+    message = "Service %(service_id)s could not be found."
+
+
+class HostBinaryNotFound(NotFound):
+    message = "Could not find binary %(binary)s on host %(host)s."
+
+
+class VolumeNotFound(NotFound):
+    message = "Volume %(volume_id)s could not be found."
+
+
+class BackupNotFound(NotFound):
+    message = "Backup %(backup_id)s could not be found."
+
+
+class Invalid(CinderLabException):
+    message = "Unacceptable parameters."
+
+
+class InvalidInput(Invalid):
+    message = "Invalid input received: %(reason)s"
+
+
+class InvalidVolume(Invalid):
+    message = "Invalid volume: %(reason)s"
+
+
+class InvalidHost(Invalid):
+    message = "Invalid host: %(reason)s"
+
+
+class NoValidBackend(CinderLabException):
+    message = "No valid backend was found. %(reason)s"
+
+
+class ConfigError(CinderLabException):
+    message = "Configuration error: %(reason)s"
+
+
+class BrokerUnreachable(CinderLabException):
+    message = "Cannot reach the message broker at %(url)s after %(attempts)d attempts: %(reason)s"

@@ -1,0 +1,91 @@
+"""The single-process lab: every service of a config as threads of this process.
+
+Nothing in Cinder matches this file: it is the lab's debugger mode. With
+``transport_url = kombu+memory:////`` no broker is needed, yet the services
+are the real ones (same managers, rpcapi, queue names and envelopes), so a
+breakpoint in ``backup/rpcapi.py`` or ``backup/manager.py`` is hit in one
+process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from cinder_lab import exception, rpc
+from cinder_lab.cmd.backup import make_backup_service
+from cinder_lab.cmd.scheduler import make_scheduler_service
+from cinder_lab.cmd.volume import backend_hosts, make_volume_service
+from cinder_lab.common.config import CONF
+from cinder_lab.service import Service
+
+
+class Lab:
+    """Starts and stops services in this process, sharing one transport."""
+
+    def __init__(self) -> None:
+        if not rpc.initialized():
+            rpc.init(CONF)
+            rpc.check_broker(CONF)
+        self.services: list[Service] = []
+
+    def _start(self, service: Service) -> Service:
+        service.start()
+        self.services.append(service)
+        return service
+
+    def start_volume(self, backends: list[str] | None = None) -> list[Service]:
+        """One cinder-volume service per backend (all of ``enabled_backends`` by default)."""
+        names = backends or [b for b, _host in backend_hosts()]
+        return [self._start(make_volume_service(b)) for b in names]
+
+    def start_backup(self) -> Service:
+        """cinder-backup for ``[DEFAULT] host``."""
+        return self._start(make_backup_service())
+
+    def start_scheduler(self) -> Service:
+        """cinder-scheduler for ``[DEFAULT] host``."""
+        return self._start(make_scheduler_service())
+
+    def start_all(self) -> list[Service]:
+        """Volume services, then backup, then scheduler (it asks the volumes for pools)."""
+        started = self.start_volume()
+        started.append(self.start_backup())
+        started.append(self.start_scheduler())
+        return started
+
+    def find(self, binary: str, host: str) -> Service:
+        """The running service for ``(binary, host)``."""
+        for service in self.services:
+            if service.binary == binary and service.host == host:
+                return service
+        raise exception.HostBinaryNotFound(binary=binary, host=host)
+
+    def stop(self, service: Service) -> None:
+        """Stop one service gracefully."""
+        service.stop()
+        self.services.remove(service)
+
+    def stop_all(self) -> None:
+        """Stop every service at once; the transport stays for a later start."""
+        threads = [threading.Thread(target=s.stop) for s in self.services]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.services.clear()
+
+    def close(self) -> None:
+        """Stop everything and close the transport."""
+        self.stop_all()
+        rpc.cleanup()
+
+    def wait_for_pools(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """Wait until the schedulers of this lab know ``count`` pools."""
+        schedulers = [s for s in self.services if s.binary == "cinder-scheduler"]
+        deadline = time.monotonic() + timeout
+        while True:
+            pools = [p for s in schedulers for p in s.manager.host_manager.get_pools()]
+            if len(pools) >= count or time.monotonic() > deadline:
+                return pools
+            time.sleep(0.05)

@@ -1,0 +1,69 @@
+"""What the scheduler knows about backends; mirrors cinder/scheduler/host_manager.py.
+
+Filled only by the fanout casts ``update_service_capabilities`` that every
+volume service sends: a scheduler that missed them knows no pool.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cinder_lab import utils
+from cinder_lab.db import api as db
+from cinder_lab.volume import volume_utils
+
+
+class HostManager:
+    """Capabilities per ``host@backend``, and the pools that can take a volume."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.service_states: dict[str, dict] = {}
+
+    def update_service_capabilities(self, host: str, capabilities: dict) -> None:
+        """Store the latest report of one backend."""
+        with self._lock:
+            self.service_states[host] = capabilities
+
+    def get_pools(self) -> list[dict]:
+        """Every known pool as ``{'name': 'host@backend#pool', 'capabilities': ...}``."""
+        with self._lock:
+            states = dict(self.service_states)
+        pools = []
+        for host, caps in sorted(states.items()):
+            for pool in caps.get("pools", []):
+                pools.append(
+                    {
+                        "name": volume_utils.append_host(host, pool["pool_name"]),
+                        "capabilities": {
+                            "volume_backend_name": caps.get("volume_backend_name"),
+                            **pool,
+                        },
+                    }
+                )
+        return pools
+
+    def usable_pools(self, size: int, volume_type: str | None, zone: str) -> list[dict]:
+        """Pools whose service is up, enabled, in ``zone`` and with room; best first.
+
+        ``volume_type`` names a ``volume_backend_name`` (the lab's volume types are
+        just that extra spec).
+        """
+        services = {
+            s.host: s
+            for s in db.service_get_all(topic="cinder-volume", disabled=False)
+            if utils.service_is_up(s) and s.availability_zone == zone
+        }
+        candidates = []
+        for pool in self.get_pools():
+            caps = pool["capabilities"]
+            if volume_utils.extract_host(pool["name"]) not in services:
+                continue
+            if volume_type and caps["volume_backend_name"] != volume_type:
+                continue
+            free = caps["total_capacity_gb"] - db.volume_allocated_gb(pool["name"])
+            if free >= size:
+                candidates.append((free, pool["name"], pool))
+        # Capacity weigher: most free space wins; the name breaks ties.
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        return [c[2] for c in candidates]

@@ -1,0 +1,224 @@
+"""A running binary: its services row, RPC server, heartbeat and launchers.
+
+Mirrors cinder/service.py: ``Service.start()`` registers (or reuses) the
+``services`` row for ``(host, binary)``, starts an RPC server on
+``Target(topic, server=host)`` and writes a heartbeat every ``report_interval``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+import oslo_messaging as messaging
+
+from cinder_lab import context, exception, rpc
+from cinder_lab.common.config import CONF
+from cinder_lab.db import api as db
+from cinder_lab.manager import Manager
+
+LOG = logging.getLogger(__name__)
+
+
+class Service:
+    """One binary on one host; mirrors cinder.service.Service."""
+
+    def __init__(self, host: str, binary: str, topic: str, manager: Manager) -> None:
+        self.host = host
+        self.binary = binary
+        self.topic = topic
+        self.manager = manager
+        self.availability_zone = CONF.storage_availability_zone
+        self.service_id: int | None = None
+        self.rpcserver: messaging.RPCServer | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def __repr__(self) -> str:
+        return f"<Service {self.binary} {self.host}>"
+
+    def _register(self) -> None:
+        # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
+        try:
+            row = db.service_get_by_args(self.host, self.binary)
+            db.service_update(row.id, {"availability_zone": self.availability_zone})
+        except exception.HostBinaryNotFound:
+            row = db.service_create(
+                {
+                    "host": self.host,
+                    "binary": self.binary,
+                    "topic": self.topic,
+                    "availability_zone": self.availability_zone,
+                    "report_count": 0,
+                }
+            )
+        self.service_id = row.id
+
+    def start(self) -> None:
+        """Register, start the RPC server, then heartbeat and periodic tasks."""
+        self._register()
+        self.report_state()
+        self.manager.init_host()
+        target = messaging.Target(
+            topic=self.topic, server=self.host, version=self.manager.RPC_API_VERSION
+        )
+        LOG.info(
+            "starting %s on host %s: consuming %s, %s.%s and %s_fanout",
+            self.binary,
+            self.host,
+            self.topic,
+            self.topic,
+            self.host,
+            self.topic,
+        )
+        self.rpcserver = rpc.get_server(target, [self.manager])
+        self.rpcserver.start()
+        self.manager.init_host_with_rpc()
+        self._spawn(self._heartbeat_loop, "heartbeat")
+        self._spawn(self._periodic_loop, "periodic")
+
+    def _spawn(self, fn: Callable[[], None], name: str) -> None:
+        t = threading.Thread(target=fn, name=f"{self.host}-{name}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def report_state(self) -> None:
+        """One heartbeat; mirrors cinder.service.Service.report_state."""
+        assert self.service_id is not None
+        try:
+            db.service_heartbeat(self.service_id)
+        except Exception as e:
+            # A lost database must not kill the service; the next beat retries.
+            LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(CONF.report_interval):
+            self.report_state()
+
+    def _periodic_loop(self) -> None:
+        while not self._stop.wait(CONF.periodic_interval):
+            try:
+                self.manager.periodic_tasks(context.get_admin_context())
+            except Exception as e:
+                LOG.warning("%s: periodic task failed: %s", self, e)
+
+    def stop(self) -> None:
+        """Stop consuming, finish the running request, stop the heartbeat."""
+        self._stop.set()
+        if self.rpcserver is not None:
+            self.rpcserver.stop()
+            self.rpcserver.wait()
+            self.rpcserver = None
+        for t in self._threads:
+            t.join(timeout=5)
+        LOG.info("stopped %s on host %s", self.binary, self.host)
+
+    def kill(self) -> None:
+        """Stop heartbeats only, as if the process hung: the row will turn ``down``."""
+        self._stop.set()
+
+
+def _wait_for_signal() -> int:
+    """Block until SIGTERM or SIGINT; return the signal number."""
+    got: list[int] = []
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        got.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(0.5):
+        pass
+    return got[0]
+
+
+def serve(make_service: Callable[[], Service]) -> None:
+    """Run one service in this process until SIGTERM/SIGINT.
+
+    The transport is created here, after any fork; mirrors oslo.service's
+    ServiceLauncher as Cinder uses it.
+    """
+    rpc.init(CONF)
+    service = make_service()
+    try:
+        service.start()
+        _wait_for_signal()
+    finally:
+        service.stop()
+        rpc.cleanup()
+
+
+class ProcessLauncher:
+    """One child process per service, as cinder-volume runs one per backend.
+
+    Mirrors oslo.service's ProcessLauncher, without respawning: if a child
+    dies, the launcher stops the others and exits non-zero so the failure
+    shows.
+    """
+
+    def __init__(self) -> None:
+        self.children: dict[int, str] = {}
+
+    def launch_service(self, name: str, make_service: Callable[[], Service]) -> None:
+        """Fork a child that runs ``make_service()`` via ``serve``."""
+        # Never hand a pooled DB connection to a child.
+        db.dispose_engine()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                serve(make_service)
+            except exception.CinderLabException as e:
+                print(f"ERROR: {name}: {e}", file=sys.stderr)
+                code = 1
+            except Exception as e:
+                LOG.exception("%s crashed", name)
+                print(f"ERROR: {name}: {e}", file=sys.stderr)
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        self.children[pid] = name
+
+    def wait(self) -> int:
+        """Wait for a signal or a child's death; stop every child; return the exit code."""
+        code = 0
+        stop = threading.Event()
+
+        def handler(_signum: int, _frame: object) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        while not stop.is_set() and self.children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                stop.wait(0.2)
+                continue
+            name = self.children.pop(pid, "?")
+            if os.waitstatus_to_exitcode(status) != 0:
+                LOG.error("child %s (pid %d) exited: %d", name, pid, status)
+                code = 1
+                break
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in list(self.children):
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM):
+                code = 1
+        self.children.clear()
+        return code

@@ -1,0 +1,88 @@
+"""The cinder-volume endpoint of one backend; mirrors cinder/volume/manager.py.
+
+The lab's "driver" stores nothing: a volume is a row, a backup device a path.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import oslo_messaging as messaging
+
+from cinder_lab import context, manager
+from cinder_lab.db import api as db
+from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
+from cinder_lab.volume import volume_utils
+
+LOG = logging.getLogger(__name__)
+
+
+class VolumeManager(manager.Manager):
+    """Serves queue ``cinder-volume.<host@backend>`` for one backend section."""
+
+    RPC_API_VERSION = "3.0"
+    target = messaging.Target(version=RPC_API_VERSION)
+
+    def __init__(
+        self, host: str, backend: str, pool_name: str | None, total_capacity_gb: int
+    ) -> None:
+        super().__init__(host)
+        self.backend = backend
+        # LVM-like drivers report one pool named after volume_backend_name.
+        self.pool_name = pool_name or backend
+        self.total_capacity_gb = total_capacity_gb
+        self.scheduler_rpcapi: scheduler_rpcapi.SchedulerAPI | None = None
+
+    def init_host_with_rpc(self) -> None:
+        """Report pools to the schedulers as soon as we can receive work."""
+        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
+        self.publish_service_capabilities(context.get_admin_context())
+
+    def periodic_tasks(self, ctxt: context.RequestContext) -> None:
+        """Report pools again, as Cinder's _report_driver_status does."""
+        self.publish_service_capabilities(ctxt)
+
+    def capabilities(self) -> dict:
+        """What this backend tells the scheduler: its name and its one pool."""
+        pool_host = volume_utils.append_host(self.host, self.pool_name)
+        allocated = db.volume_allocated_gb(pool_host)
+        return {
+            "volume_backend_name": self.pool_name,
+            "pools": [
+                {
+                    "pool_name": self.pool_name,
+                    "total_capacity_gb": self.total_capacity_gb,
+                    "free_capacity_gb": self.total_capacity_gb - allocated,
+                }
+            ],
+        }
+
+    # -- RPC methods ---------------------------------------------------------
+
+    def create_volume(self, context: context.RequestContext, volume_id: str) -> None:
+        """Make the volume: here, mark the row ``available``."""
+        volume = db.volume_get(volume_id)
+        # A message that reached the wrong backend would be a routing bug.
+        if not volume_utils.hosts_are_equivalent(volume.host, self.host):
+            LOG.error("volume %s belongs to %s, not %s", volume_id, volume.host, self.host)
+            return
+        db.volume_update(volume_id, {"status": "available"})
+        LOG.info("created volume %s on %s", volume_id, volume.host)
+
+    def get_backup_device(
+        self, context: context.RequestContext, backup_id: str, volume_id: str
+    ) -> dict:
+        """Answer the backup manager's call: where to read the volume from."""
+        volume = db.volume_get(volume_id)
+        pool = volume_utils.extract_host(volume.host, "pool", True)
+        return {
+            "backup_device": f"/dev/{pool}/volume-{volume_id}",
+            "served_by": self.host,
+        }
+
+    def publish_service_capabilities(self, context: context.RequestContext) -> None:
+        """Fanout-cast this backend's pools to every scheduler."""
+        if self.scheduler_rpcapi is not None:
+            self.scheduler_rpcapi.update_service_capabilities(
+                context, "volume", self.host, self.capabilities()
+            )

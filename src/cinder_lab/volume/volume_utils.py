@@ -1,0 +1,72 @@
+"""Host-string helpers; mirrors cinder/volume/volume_utils.py (extract_host and friends).
+
+A volume's ``host`` column reads ``host@backend#pool``:
+``host`` names the machine (or ``[DEFAULT] host`` / ``backend_host``),
+``backend`` the section listed in ``enabled_backends``,
+``pool`` the pool the scheduler chose (``volume_backend_name`` for LVM-like drivers).
+"""
+
+from __future__ import annotations
+
+from cinder_lab import exception
+
+DEFAULT_POOL_NAME = "_pool0"
+
+
+def extract_host(
+    host: str | None, level: str = "backend", default_pool_name: bool = False
+) -> str | None:
+    """Return the ``host``, ``backend`` or ``pool`` part of ``host@backend#pool``.
+
+    Mirrors cinder.volume.volume_utils.extract_host:
+
+    >>> extract_host('HostA@BackendB#PoolC', 'host')
+    'HostA'
+    >>> extract_host('HostA@BackendB#PoolC')
+    'HostA@BackendB'
+    >>> extract_host('HostA@BackendB#PoolC', 'pool')
+    'PoolC'
+    >>> extract_host('HostX@BackendY', 'pool') is None
+    True
+    >>> extract_host('HostX@BackendY', 'pool', True)
+    '_pool0'
+    """
+    if host is None:
+        raise exception.InvalidVolume(reason="volume is not assigned to a host")
+
+    if level == "host":
+        # Drop the pool first, then the backend: 'HostA@BackendB#PoolC' -> 'HostA'.
+        hst = host.split("#")[0]
+        return hst.split("@")[0]
+    if level == "backend":
+        return host.split("#")[0]
+    if level == "pool":
+        parts = host.split("#")
+        if len(parts) == 2:
+            return parts[1]
+        if default_pool_name is True:
+            return DEFAULT_POOL_NAME
+        return None
+    # Cinder returns None for a level it does not know; so do we.
+    return None
+
+
+def append_host(host: str | None, pool: str | None) -> str | None:
+    """Return ``host#pool``, or ``host`` unchanged when either part is empty.
+
+    Mirrors cinder.volume.volume_utils.append_host.
+    """
+    if not host or not pool:
+        return host
+    return f"{host}#{pool}"
+
+
+def hosts_are_equivalent(host_1: str | None, host_2: str | None) -> bool:
+    """True when both strings name the same backend (pools are ignored).
+
+    Mirrors cinder.volume.volume_utils.hosts_are_equivalent.
+    """
+    # With an empty side Cinder compares the raw values: None == None, '' != None.
+    if not (host_1 and host_2):
+        return host_1 == host_2
+    return extract_host(host_1) == extract_host(host_2)
