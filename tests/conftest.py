@@ -11,6 +11,7 @@ import pytest
 from cinder_lab import memory_broker, rpc
 from cinder_lab.common import config
 from cinder_lab.db import api as db
+from tests.broker import Vhost, require_broker
 
 
 def write_conf(path: Path, text: str) -> Path:
@@ -45,3 +46,14 @@ def memory_conf(tmp_path: Path) -> Iterator[Path]:
     rpc.cleanup()
     db.dispose_engine()
     memory_broker.reset()
+
+
+@pytest.fixture
+def vhost() -> Iterator[Vhost]:
+    """A fresh vhost on the real RabbitMQ, deleted after the test."""
+    require_broker()
+    v = Vhost().create()
+    try:
+        yield v
+    finally:
+        v.delete()

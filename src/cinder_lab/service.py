@@ -135,7 +135,14 @@ def _wait_for_signal() -> int:
     signal.signal(signal.SIGINT, handler)
     while not stop.wait(0.5):
         pass
+    _ignore_signals()
     return got[0]
+
+
+def _ignore_signals() -> None:
+    # Once stopping, a second signal must not kill the interpreter mid-shutdown.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def serve(make_service: Callable[[], Service]) -> None:
@@ -211,6 +218,7 @@ class ProcessLauncher:
                 LOG.error("child %s (pid %d) exited: %d", name, pid, status)
                 code = 1
                 break
+        _ignore_signals()
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)

@@ -1,0 +1,86 @@
+"""Fixtures for tests that run the console scripts against the real RabbitMQ."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cinder_lab.common import config
+from cinder_lab.db import api as db
+from tests.broker import Vhost
+from tests.procs import LabProcess, stop_all
+
+
+class RabbitLab:
+    """Config files, processes and the shared SQLite file of one test."""
+
+    def __init__(self, tmp_path: Path, vhost: Vhost) -> None:
+        self.tmp = tmp_path
+        self.vhost = vhost
+        self.db_url = f"sqlite:///{tmp_path}/lab.sqlite"
+        self.procs: list[LabProcess] = []
+
+    def conf(
+        self,
+        name: str,
+        host: str,
+        backends: dict[str, str] | None = None,
+        extra_backend: str = "",
+        extra_default: str = "",
+    ) -> Path:
+        """Write a config: ``backends`` maps section -> volume_backend_name."""
+        backends = backends or {}
+        lines = [
+            "[DEFAULT]",
+            f"host = {host}",
+            f"transport_url = {self.vhost.url}",
+            f"enabled_backends = {','.join(backends)}",
+            "report_interval = 1",
+            "service_down_time = 4",
+            "periodic_interval = 5",
+            "rpc_response_timeout = 10",
+            textwrap.dedent(extra_default),
+            "[database]",
+            f"connection = {self.db_url}",
+        ]
+        for section, pool in backends.items():
+            lines += [f"[{section}]", f"volume_backend_name = {pool}", extra_backend]
+        path = self.tmp / f"{name}.conf"
+        path.write_text("\n".join(lines) + "\n")
+        # The test process reads the same database to poll rows.
+        config.parse_args(["--config-file", str(path)])
+        return path
+
+    def start(self, script: str, conf: Path) -> LabProcess:
+        proc = LabProcess(script, conf, self.tmp)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: LabProcess) -> int:
+        self.procs.remove(proc)
+        return proc.stop()
+
+    def stop_all(self) -> dict[str, int]:
+        codes = stop_all(self.procs)
+        self.procs.clear()
+        return codes
+
+
+@pytest.fixture
+def rabbit_lab(tmp_path: Path, vhost: Vhost) -> Iterator[RabbitLab]:
+    lab = RabbitLab(tmp_path, vhost)
+    try:
+        yield lab
+    finally:
+        leftover = list(lab.procs)
+        codes = lab.stop_all()
+        db.dispose_engine()
+        for proc in leftover:
+            assert "Traceback" not in proc.output(), proc.output()
+        assert all(code == 0 for code in codes.values()), codes
+
+
+ServiceRows = Callable[[], dict[tuple[str, str], bool]]
