@@ -11,6 +11,7 @@ import oslo_messaging as messaging
 
 from cinder_lab import rpc
 from cinder_lab.common.config import CONF
+from cinder_lab.context import RequestContext
 
 
 class BackupAPI:
@@ -22,7 +23,9 @@ class BackupAPI:
         target = messaging.Target(topic=CONF.backup_topic, version=self.RPC_API_VERSION)
         self.client = rpc.get_client(target, version_cap=version_cap)
 
-    def create_backup(self, ctxt, host: str, backup_id: str, volume_id: str) -> None:
+    def create_backup(
+        self, ctxt: RequestContext, host: str, backup_id: str, volume_id: str
+    ) -> None:
         """Cast to the one cinder-backup named ``host`` (the note's code, line for line)."""
         cctxt = self.client.prepare(server=host)
         cctxt.cast(ctxt, "create_backup", backup_id=backup_id)

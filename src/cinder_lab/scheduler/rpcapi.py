@@ -11,6 +11,7 @@ import oslo_messaging as messaging
 
 from cinder_lab import rpc
 from cinder_lab.common.config import CONF
+from cinder_lab.context import RequestContext
 
 
 class SchedulerAPI:
@@ -22,7 +23,7 @@ class SchedulerAPI:
         target = messaging.Target(topic=CONF.scheduler_topic, version=self.RPC_API_VERSION)
         self.client = rpc.get_client(target, version_cap=version_cap)
 
-    def create_volume(self, ctxt, volume_id: str, request_spec: dict) -> None:
+    def create_volume(self, ctxt: RequestContext, volume_id: str, request_spec: dict) -> None:
         """Cast to any scheduler: queue ``cinder-scheduler``."""
         cctxt = self.client.prepare()
         cctxt.cast(ctxt, "create_volume", volume_id=volume_id, request_spec=request_spec)
@@ -40,7 +41,7 @@ class SchedulerAPI:
             capabilities=capabilities,
         )
 
-    def get_pools(self, ctxt) -> list[dict]:
+    def get_pools(self, ctxt: RequestContext) -> list[dict]:
         """Call any scheduler for the pools it knows."""
         cctxt = self.client.prepare()
         return cctxt.call(ctxt, "get_pools")
