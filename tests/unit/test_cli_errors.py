@@ -1,0 +1,135 @@
+"""Bad input through the real console scripts: one line, non-zero exit, nothing changed."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.conftest import write_conf
+from tests.procs import BIN, run_cli
+
+UNREACHABLE = "rabbit://guest:Sup3rSecret@127.0.0.1:1/"
+
+
+def conf_for(tmp_path, transport_url="kombu+memory:////", extra=""):
+    return write_conf(
+        tmp_path / "lab.conf",
+        f"""
+        [DEFAULT]
+        host = maqi-kilo
+        transport_url = {transport_url}
+        enabled_backends = ceph
+        rpc_connect_retries = 1
+        {extra}
+        [database]
+        connection = sqlite:///{tmp_path}/lab.sqlite
+        [ceph]
+        volume_backend_name = ceph
+        """,
+    )
+
+
+def counts(tmp_path) -> tuple[int, int, int]:
+    db = tmp_path / "lab.sqlite"
+    if not db.exists():
+        return (0, 0, 0)
+    with sqlite3.connect(db) as c:
+        return tuple(
+            c.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("services", "volumes", "backups")
+        )
+
+
+def assert_one_line_error(out: subprocess.CompletedProcess, code: int = 1) -> str:
+    assert out.returncode == code, (out.returncode, out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "nope"], "Volume nope could not be found."),
+        (["backup-show", "nope"], "Backup nope could not be found."),
+        (["backup-create", "nope"], "Volume nope could not be found."),
+        (["create", "0"], "size must be a positive integer"),
+        (["create", "abc"], "size must be a positive integer"),
+        (["create", "1.5"], "size must be a positive integer"),
+        (["service-disable", "nohost", "cinder-backup"], "Could not find binary cinder-backup"),
+        (["extract-host", "a#b#c"], "Invalid host"),
+    ],
+)
+def test_client_bad_input(tmp_path, args, message):
+    conf = conf_for(tmp_path)
+    before = counts(tmp_path)
+    line = assert_one_line_error(run_cli(conf, *args))
+    assert message in line
+    assert counts(tmp_path) == before
+
+
+def test_missing_argument_is_one_line_usage_error(tmp_path):
+    line = assert_one_line_error(run_cli(conf_for(tmp_path), "create"), code=2)
+    assert "SIZE" in line
+
+
+@pytest.mark.parametrize("content", [None, "[DEFAULT\nhost = x\n", "just words\n"])
+def test_missing_or_malformed_config(tmp_path, content):
+    path = tmp_path / "broken.conf"
+    if content is not None:
+        path.write_text(content)
+    line = assert_one_line_error(run_cli(path, "service-list"))
+    assert "broken.conf" in line
+
+
+def test_unreachable_broker_is_bounded_masked_and_writes_nothing(tmp_path):
+    conf = conf_for(tmp_path, transport_url=UNREACHABLE)
+    out = run_cli(conf, "create", "1", timeout=60)
+    line = assert_one_line_error(out)
+    assert "rabbit://guest:***@127.0.0.1:1/" in line
+    assert "Sup3rSecret" not in out.stderr + out.stdout
+    assert counts(tmp_path)[1] == 0
+
+
+def run_script(script, conf, timeout=60):
+    return subprocess.run(
+        [str(BIN / script), "--config-file", str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "script", ["cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"]
+)
+def test_services_give_up_on_an_unreachable_broker(tmp_path, script):
+    out = run_script(script, conf_for(tmp_path, transport_url=UNREACHABLE))
+    line = assert_one_line_error(out)
+    assert "Cannot reach the message broker at rabbit://guest:***@127.0.0.1:1/" in line
+    assert "Sup3rSecret" not in out.stderr + out.stdout
+
+
+def test_volume_service_needs_enabled_backends(tmp_path):
+    conf = write_conf(tmp_path / "c.conf", "[DEFAULT]\nhost = h\n")
+    assert "enabled_backends is empty" in assert_one_line_error(
+        run_script("cinder-lab-volume", conf)
+    )
+
+
+def test_volume_service_backend_without_section(tmp_path):
+    conf = write_conf(
+        tmp_path / "c.conf",
+        "[DEFAULT]\nhost = h\nenabled_backends = ceph,lost\n[ceph]\nvolume_backend_name = ceph\n",
+    )
+    line = assert_one_line_error(run_script("cinder-lab-volume", conf))
+    assert "no [lost] section" in line
+    assert counts(tmp_path) == (0, 0, 0)
+
+
+def test_bad_host_in_config(tmp_path):
+    conf = write_conf(tmp_path / "c.conf", "[DEFAULT]\nhost = a@b\n")
+    assert "invalid [DEFAULT] host" in assert_one_line_error(run_script("cinder-lab-backup", conf))
