@@ -18,16 +18,16 @@ demo: $(BIN)/cinder-lab
 
 ## make test: lint, unit tests and the real-RabbitMQ integration tests
 test: $(BIN)/cinder-lab
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/cinder-lab
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 
 format: $(BIN)/cinder-lab
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests $(wildcard benchmarks)
+	$(BIN)/ruff check --fix src tests $(wildcard benchmarks)
 
 ## make bench: benchmarks against the local RabbitMQ (figures go in the README)
 bench: $(BIN)/cinder-lab
