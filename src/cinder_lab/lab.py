@@ -67,7 +67,16 @@ class Lab:
         self.services.remove(service)
 
     def stop_all(self) -> None:
-        """Stop every service at once; the transport stays for a later start."""
+        """Stop every service at once, then renew the transport, as a process restart would.
+
+        A transport remembers which exchanges it declared; an auto-delete fanout
+        exchange that vanished meanwhile would fail its next publish with 404.
+        """
+        self._stop_services()
+        rpc.cleanup()
+        rpc.init(CONF)
+
+    def _stop_services(self) -> None:
         threads = [threading.Thread(target=s.stop) for s in self.services]
         for t in threads:
             t.start()
@@ -77,7 +86,7 @@ class Lab:
 
     def close(self) -> None:
         """Stop everything and close the transport."""
-        self.stop_all()
+        self._stop_services()
         rpc.cleanup()
 
     def wait_for_pools(self, count: int, timeout: float = 10.0) -> list[dict]:

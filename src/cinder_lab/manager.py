@@ -6,6 +6,8 @@ cast or call by name.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from cinder_lab import context
 
 
@@ -16,6 +18,8 @@ class Manager:
 
     def __init__(self, host: str) -> None:
         self.host = host
+        # Which RPC methods this instance ran: shows who served what in one-process scenarios.
+        self.handled: Counter[str] = Counter()
 
     def init_host(self) -> None:
         """Runs before the RPC server starts."""

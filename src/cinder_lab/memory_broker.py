@@ -54,6 +54,18 @@ class Published:
         return "call" if "_reply_q" in msg else "cast"
 
 
+def describe(event: Published) -> str:
+    """One routed message in two lines: kind, method, exchange, routing key -> queues."""
+    msg = event.message
+    method = msg.get("method", "(result)" if "result" in msg else "(reply)")
+    target = ", ".join(event.queues) if event.queues else "DROPPED: no queue bound"
+    exchange = event.exchange or "(default exchange)"
+    return (
+        f"  {event.kind:<6} {method:<28} exchange={exchange} "
+        f"routing_key={event.routing_key}\n{'':9}-> queue {target}"
+    )
+
+
 def _decode(body: object) -> dict:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")

@@ -27,7 +27,14 @@ LOG = logging.getLogger(__name__)
 class Service:
     """One binary on one host; mirrors cinder.service.Service."""
 
-    def __init__(self, host: str, binary: str, topic: str, manager: Manager) -> None:
+    def __init__(
+        self,
+        host: str,
+        binary: str,
+        topic: str,
+        manager: Manager,
+        extra_targets: list[messaging.Target] | None = None,
+    ) -> None:
         self.host = host
         self.binary = binary
         self.topic = topic
@@ -35,6 +42,9 @@ class Service:
         self.availability_zone = CONF.storage_availability_zone
         self.service_id: int | None = None
         self.rpcserver: messaging.RPCServer | None = None
+        # More servers on one manager, e.g. Ocata's Target('cinder-volume.h@b', server='h').
+        self.extra_targets = list(extra_targets or [])
+        self.extra_servers: list[messaging.RPCServer] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -77,6 +87,11 @@ class Service:
         )
         self.rpcserver = rpc.get_server(target, [self.manager])
         self.rpcserver.start()
+        for extra in self.extra_targets:
+            LOG.info("%s also serves topic %s, server %s", self, extra.topic, extra.server)
+            server = rpc.get_server(extra, [self.manager])
+            server.start()
+            self.extra_servers.append(server)
         self.manager.init_host_with_rpc()
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._periodic_loop, "periodic")
@@ -109,10 +124,13 @@ class Service:
     def stop(self) -> None:
         """Stop consuming, finish the running request, stop the heartbeat."""
         self._stop.set()
-        if self.rpcserver is not None:
-            self.rpcserver.stop()
-            self.rpcserver.wait()
-            self.rpcserver = None
+        servers = [s for s in [self.rpcserver, *self.extra_servers] if s is not None]
+        for server in servers:
+            server.stop()
+        for server in servers:
+            server.wait()
+        self.rpcserver = None
+        self.extra_servers = []
         for t in self._threads:
             t.join(timeout=5)
         LOG.info("stopped %s on host %s", self.binary, self.host)

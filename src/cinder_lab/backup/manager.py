@@ -33,6 +33,7 @@ class BackupManager(manager.Manager):
 
     def create_backup(self, context: context.RequestContext, backup_id: str) -> None:
         """Back up one volume: ask its volume service for the device, then finish."""
+        self.handled["create_backup"] += 1
         backup = db.backup_get(backup_id)
         volume = db.volume_get(backup.volume_id)
         if self.volume_rpcapi is None:

@@ -21,7 +21,8 @@ class BackupAPI:
 
     def __init__(self, version_cap: str | None = None) -> None:
         target = messaging.Target(topic=CONF.backup_topic, version=self.RPC_API_VERSION)
-        self.client = rpc.get_client(target, version_cap=version_cap)
+        cap = version_cap or CONF.upgrade_levels.backup
+        self.client = rpc.get_client(target, version_cap=cap)
 
     def create_backup(
         self, ctxt: RequestContext, host: str, backup_id: str, volume_id: str

@@ -51,7 +51,7 @@ class CinderLab(app.App):
         super().configure_logging()
         for handler in logging.getLogger().handlers:
             handler.addFilter(common.MaskSecrets())
-        for noisy in ("oslo_messaging", "amqp", "kombu", "stevedore"):
+        for noisy in ("oslo.messaging", "oslo_messaging", "amqp", "kombu", "stevedore"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
 
     def initialize_app(self, argv: list[str]) -> None:

@@ -33,7 +33,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("oslo_messaging", "amqp", "kombu", "stevedore"):
+    for noisy in ("oslo.messaging", "oslo_messaging", "amqp", "kombu", "stevedore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -63,18 +63,6 @@ def table(columns: list[str], rows: list[tuple]) -> None:
     say("\n".join("  " + line for line in t.get_string().splitlines()))
 
 
-def describe(event: memory_broker.Published) -> str:
-    """One routed message in a line: kind, method, exchange, routing key -> queues."""
-    msg = event.message
-    method = msg.get("method", "(result)" if "result" in msg else "(reply)")
-    target = ", ".join(event.queues) if event.queues else "DROPPED: no queue bound"
-    exchange = event.exchange or "(default exchange)"
-    return (
-        f"  {event.kind:<6} {method:<28} exchange={exchange} "
-        f"routing_key={event.routing_key}\n{'':9}-> queue {target}"
-    )
-
-
 class Recorder:
     """Collects the messages the in-process broker routes during one step."""
 
@@ -84,7 +72,7 @@ class Recorder:
 
     def flush(self) -> None:
         for event in self.events:
-            say(describe(event))
+            say(memory_broker.describe(event))
         self.events.clear()
 
 

@@ -393,3 +393,12 @@ COMMANDS: dict[str, type[command.Command]] = {
     "get-pools": GetPools,
     "extract-host": ExtractHost,
 }
+
+
+def _scenario_commands() -> dict[str, type[command.Command]]:
+    from cinder_lab.cmd import scenario
+
+    return {"scenario list": scenario.ScenarioList, "scenario run": scenario.ScenarioRun}
+
+
+COMMANDS.update(_scenario_commands())

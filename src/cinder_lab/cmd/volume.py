@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 
+import oslo_messaging as messaging
+
 from cinder_lab import exception, rpc
 from cinder_lab.cmd import common
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.service import ProcessLauncher, Service
+from cinder_lab.volume import volume_utils
 from cinder_lab.volume.manager import VolumeManager
 
 
@@ -21,7 +24,13 @@ def make_volume_service(backend: str) -> Service:
     conf = config.backend_conf(backend)
     host = config.backend_host(backend)
     manager = VolumeManager(host, backend, conf.volume_backend_name, conf.total_capacity_gb)
-    return Service(host, "cinder-volume", CONF.volume_topic, manager)
+    extra = []
+    if CONF.volume_rpc_addressing == "ocata":
+        # Since Ocata Cinder runs a second server that shares queue cinder-volume.host@backend.
+        topic = f"{CONF.volume_topic}.{host}"
+        plain = volume_utils.extract_host(host, "host")
+        extra.append(messaging.Target(topic=topic, server=plain, version=manager.RPC_API_VERSION))
+    return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
 
 
 def backend_hosts() -> list[tuple[str, str]]:

@@ -58,6 +58,19 @@ global_opts = [
         "default_volume_type",
         help="Volume type used when create is given none (a volume_backend_name).",
     ),
+    cfg.StrOpt(
+        "volume_rpc_addressing",
+        default="kilo",
+        choices=[
+            ("kilo", "topic cinder-volume, server host@backend (the note's era)"),
+            (
+                "ocata",
+                "topic cinder-volume.host@backend, server host (Ocata and later); "
+                "volume services then also run that second RPC server",
+            ),
+        ],
+        help="How volume/rpcapi.py addresses a backend.",
+    ),
     cfg.IntOpt(
         "rpc_connect_retries",
         default=3,
@@ -101,8 +114,16 @@ backend_opts = [
     ),
 ]
 
+# Rolling upgrades: the newest RPC version a client may send; mirrors Cinder's [upgrade_levels].
+upgrade_opts = [
+    cfg.StrOpt("volume", help="Cap for messages to cinder-volume, e.g. 3.0."),
+    cfg.StrOpt("backup", help="Cap for messages to cinder-backup, e.g. 2.0."),
+    cfg.StrOpt("scheduler", help="Cap for messages to cinder-scheduler, e.g. 3.0."),
+]
+
 CONF.register_opts(global_opts)
 CONF.register_opts(database_opts, group="database")
+CONF.register_opts(upgrade_opts, group="upgrade_levels")
 
 
 LOCAL_CONFIG = os.path.join("etc", "cinder-lab", "cinder-lab.conf")

@@ -44,6 +44,7 @@ class SchedulerManager(manager.Manager):
         capabilities: dict,
     ) -> None:
         """Fanout from a volume service: remember its pools."""
+        self.handled["update_service_capabilities"] += 1
         self.host_manager.update_service_capabilities(host, capabilities)
 
     def get_pools(self, context: context.RequestContext) -> list[dict]:

@@ -21,7 +21,8 @@ class SchedulerAPI:
 
     def __init__(self, version_cap: str | None = None) -> None:
         target = messaging.Target(topic=CONF.scheduler_topic, version=self.RPC_API_VERSION)
-        self.client = rpc.get_client(target, version_cap=version_cap)
+        cap = version_cap or CONF.upgrade_levels.scheduler
+        self.client = rpc.get_client(target, version_cap=cap)
 
     def create_volume(self, ctxt: RequestContext, volume_id: str, request_spec: dict) -> None:
         """Cast to any scheduler: queue ``cinder-scheduler``."""

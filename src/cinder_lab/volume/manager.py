@@ -61,6 +61,7 @@ class VolumeManager(manager.Manager):
 
     def create_volume(self, context: context.RequestContext, volume_id: str) -> None:
         """Make the volume: here, mark the row ``available``."""
+        self.handled["create_volume"] += 1
         volume = db.volume_get(volume_id)
         # A message that reached the wrong backend would be a routing bug.
         if not volume_utils.hosts_are_equivalent(volume.host, self.host):
@@ -73,6 +74,7 @@ class VolumeManager(manager.Manager):
         self, context: context.RequestContext, backup_id: str, volume_id: str
     ) -> dict:
         """Answer the backup manager's call: where to read the volume from."""
+        self.handled["get_backup_device"] += 1
         volume = db.volume_get(volume_id)
         pool = volume_utils.extract_host(volume.host, "pool", True)
         return {
@@ -82,7 +84,12 @@ class VolumeManager(manager.Manager):
 
     def publish_service_capabilities(self, context: context.RequestContext) -> None:
         """Fanout-cast this backend's pools to every scheduler."""
-        if self.scheduler_rpcapi is not None:
+        if self.scheduler_rpcapi is None:
+            return
+        try:
             self.scheduler_rpcapi.update_service_capabilities(
                 context, "volume", self.host, self.capabilities()
             )
+        except messaging.MessageDeliveryFailure as e:
+            # A lost report is not fatal: the next periodic report will try again.
+            LOG.warning("%s: capability report not delivered: %s", self.host, e)

@@ -1,0 +1,215 @@
+"""What every scenario stands on: a workbench that writes configs, runs the lab and checks.
+
+Lab-only (nothing in Cinder matches): a scenario is a teacher's script. It
+writes its own ``cinder.conf``-like files, runs the services as threads of this
+process (on ``kombu+memory://`` unless a broker URL is given), prints what a
+learner should notice and records a check for each outcome the note describes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from cinder_lab import context, exception, memory_broker, rpc, utils
+from cinder_lab.backup import api as backup_api
+from cinder_lab.common import config
+from cinder_lab.db import api as db
+from cinder_lab.db import models
+from cinder_lab.lab import Lab
+from cinder_lab.scenarios import broker_view
+from cinder_lab.volume import api as volume_api
+
+MEMORY_URL = "kombu+memory:////"
+
+
+class ScenarioFailed(exception.CinderLabException):
+    """A scenario whose lab did not behave as the note describes."""
+
+    message = "scenario %(name)s: %(failed)d check(s) failed: %(first)s"
+
+
+class Stage:
+    """A scenario's workbench: config files, the lab, the broker view and the checks."""
+
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        transport_url: str | None = None,
+        out: Callable[[str], None] = print,
+    ) -> None:
+        self.name = name
+        self.workdir = workdir
+        self.transport_url = transport_url or MEMORY_URL
+        self.out = out
+        self.checks: list[tuple[bool, str]] = []
+        self.lab: Lab | None = None
+        self.ctxt = context.get_admin_context()
+        self.broker = broker_view.for_url(self.transport_url)
+
+    @property
+    def in_memory(self) -> bool:
+        """True in the single-process mode with no broker."""
+        return self.transport_url.startswith("kombu+memory")
+
+    # -- telling ---------------------------------------------------------------
+
+    def step(self, title: str) -> None:
+        """A numbered heading."""
+        self.out("")
+        self.out(f"-- {title}")
+
+    def say(self, text: str) -> None:
+        """A line of explanation."""
+        self.out(f"   {text}")
+
+    def check(self, ok: bool, what: str) -> bool:
+        """Record and print one expected outcome."""
+        self.checks.append((bool(ok), what))
+        self.out(f"   [{'ok' if ok else 'FAILED'}] {what}")
+        return bool(ok)
+
+    def failures(self) -> list[str]:
+        """The checks that did not hold."""
+        return [what for ok, what in self.checks if not ok]
+
+    # -- config and services -----------------------------------------------------
+
+    def configure(
+        self,
+        name: str,
+        default: dict[str, object],
+        sections: dict[str, dict[str, object]] | None = None,
+    ) -> Path:
+        """Write ``<name>.conf`` (transport and database filled in) and load it into CONF."""
+        values = {
+            "transport_url": self.transport_url,
+            "report_interval": 1,
+            "service_down_time": 3,
+            "rpc_response_timeout": 5,
+            **default,
+        }
+        lines = ["[DEFAULT]", *[f"{k} = {v}" for k, v in values.items()], ""]
+        lines += ["[database]", f"connection = sqlite:///{self.workdir}/lab.sqlite", ""]
+        for section, opts in (sections or {}).items():
+            lines += [f"[{section}]", *[f"{k} = {v}" for k, v in opts.items()], ""]
+        path = self.workdir / f"{name}.conf"
+        path.write_text("\n".join(lines))
+        config.parse_args(["--config-file", str(path)])
+        if self.lab is None:
+            self.lab = Lab()
+        return path
+
+    def show_config(self, path: Path, only: tuple[str, ...] = ()) -> None:
+        """Print a config file, or only the options named in ``only`` under their sections."""
+        section = None
+        for line in path.read_text().splitlines():
+            if line.startswith("["):
+                section = line
+                continue
+            if line and (not only or line.split("=")[0].strip() in only):
+                if section is not None:
+                    self.out(f"   | {section}")
+                    section = None
+                self.out(f"   | {line}")
+
+    def close(self) -> None:
+        """Stop every service and close the transport."""
+        if self.lab is not None:
+            self.lab.close()
+            self.lab = None
+        db.dispose_engine()
+
+    # -- waiting and doing -------------------------------------------------------
+
+    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 15) -> bool:
+        """Poll until ``predicate()`` holds; False (not an exception) when it never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        self.say(f"(gave up waiting for {what})")
+        return False
+
+    def pause(self, seconds: float, why: str) -> None:
+        """Let time pass on purpose (heartbeats, expiry), saying why."""
+        self.say(f"(waiting {seconds:g} s: {why})")
+        time.sleep(seconds)
+
+    def queue_is(
+        self,
+        queue: str,
+        consumers: int | None = None,
+        messages: int | None = None,
+        timeout: float = 12,
+    ) -> bool:
+        """Wait until ``queue`` shows these counts (the management API lags a few seconds)."""
+
+        def matches() -> bool:
+            found = self.broker.queues().get(queue)
+            return found is not None and (
+                (consumers is None or found[1] == consumers)
+                and (messages is None or found[0] == messages)
+            )
+
+        return self.wait_for(matches, f"{queue} to show the expected counts", timeout)
+
+    def is_up(self, binary: str, host: str) -> bool:
+        """The State column of service-list for one row."""
+        try:
+            return utils.service_is_up(db.service_get_by_args(host, binary))
+        except exception.HostBinaryNotFound:
+            return False
+
+    def create_volume(
+        self, size: int = 1, volume_type: str | None = None, name: str | None = None
+    ) -> models.Volume:
+        """``cinder-lab create --wait``."""
+        vol = volume_api.API().create(self.ctxt, size, name=name, volume_type=volume_type)
+        self.wait_for(lambda: db.volume_get(vol.id).status != "creating", "the volume")
+        return db.volume_get(vol.id)
+
+    def create_backup(self, volume_id: str) -> models.Backup:
+        """``cinder-lab backup-create --wait``; raises what backup/api.py raises."""
+        bak = backup_api.API().create(self.ctxt, volume_id)
+        self.wait_for(lambda: db.backup_get(bak.id).status != "creating", "the backup")
+        return db.backup_get(bak.id)
+
+    def service_table(self) -> None:
+        """Print service-list."""
+        for s in db.service_get_all():
+            state = "up" if utils.service_is_up(s) else "down"
+            status = "disabled" if s.disabled else "enabled"
+            self.out(f"   {s.binary:<17} {s.host:<28} {s.availability_zone:<5} {status:<8} {state}")
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[list[memory_broker.Published]]:
+        """Collect the messages routed while the block runs (printed as they are seen)."""
+        with self.broker.watch() as events:
+            yield events
+
+
+def run(
+    scenario: type,
+    transport_url: str | None = None,
+    out: Callable[[str], None] = print,
+    workdir: Path | None = None,
+) -> list[str]:
+    """Run one scenario in a fresh temp dir; return the failed checks (empty = passed)."""
+    import tempfile
+
+    memory_broker.install()
+    with tempfile.TemporaryDirectory(prefix=f"cinder-lab-{scenario.name}-") as tmp:
+        stage = Stage(scenario.name, Path(workdir or tmp), transport_url, out)
+        if stage.in_memory:
+            memory_broker.reset()
+        try:
+            scenario().run(stage)
+        finally:
+            stage.close()
+            rpc.cleanup()
+    return stage.failures()

@@ -1,0 +1,66 @@
+"""cast-to-nowhere: dropped casts, casts that wait in a queue, calls that time out."""
+
+from __future__ import annotations
+
+import uuid
+
+import oslo_messaging as messaging
+
+from cinder_lab.backup import rpcapi as backup_rpcapi
+from cinder_lab.db import api as db
+from cinder_lab.memory_broker import describe
+from cinder_lab.scenarios.base import Stage
+from cinder_lab.volume import rpcapi as volume_rpcapi
+
+
+class CastToNowhere:
+    """What RabbitMQ does with a message nobody is there to take."""
+
+    name = "cast-to-nowhere"
+    summary = "a cast with no queue is dropped; one to a stopped service waits; a call times out"
+
+    def run(self, s: Stage) -> None:
+        s.configure(
+            "kilo",
+            {"host": "maqi-kilo", "enabled_backends": "ceph", "rpc_response_timeout": 2},
+            {"ceph": {"volume_backend_name": "ceph"}},
+        )
+        s.lab.start_all()
+        s.lab.wait_for_pools(1)
+        vol = s.create_volume()
+        rpcapi = backup_rpcapi.BackupAPI()
+
+        s.step("1. create_backup cast to host 'nowhere': no queue cinder-backup.nowhere")
+        with s.watch() as events:
+            rpcapi.create_backup(s.ctxt, "nowhere", str(uuid.uuid4()), vol.id)
+        s.check(True, "the cast returned normally: no error for the sender")
+        for event in events:
+            s.out(describe(event))
+        if s.broker.can_trace:
+            dropped = [e for e in events if e.routing_key == "cinder-backup.nowhere"]
+            s.check(bool(dropped) and dropped[0].queues == [], "the broker routed it to no queue")
+        s.check("cinder-backup.nowhere" not in s.broker.queues(), "and no such queue exists")
+
+        s.step("2. A cast to a stopped service's queue waits there")
+        s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
+        backup = db.backup_create({"volume_id": vol.id, "status": "creating", "host": "maqi-kilo"})
+        rpcapi.create_backup(s.ctxt, "maqi-kilo", backup.id, vol.id)
+        s.check(
+            s.wait_for(
+                lambda: s.broker.queues().get("cinder-backup.maqi-kilo", (0, 0))[0] == 1,
+                "the message to wait in the queue",
+            ),
+            "cinder-backup.maqi-kilo holds 1 message, 0 consumers",
+        )
+        s.lab.start_backup()
+        s.wait_for(lambda: db.backup_get(backup.id).status != "creating", "the backup")
+        s.check(db.backup_get(backup.id).status == "available", "served once the service is back")
+
+        s.step("3. A call to a backend with no server times out")
+        ghost = db.volume_update(vol.id, {"host": "ghost@ceph#ceph"})
+        try:
+            volume_rpcapi.VolumeAPI().get_backup_device(s.ctxt, backup.id, ghost)
+            s.check(False, "get_backup_device raises MessagingTimeout")
+        except messaging.MessagingTimeout:
+            s.check(True, "get_backup_device raises MessagingTimeout after rpc_response_timeout")
+        db.volume_update(vol.id, {"host": "maqi-kilo@ceph#ceph"})

@@ -1,0 +1,109 @@
+"""fanout: capabilities reach every scheduler; a crashed process's fanout queue lingers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from cinder_lab.memory_broker import describe
+from cinder_lab.scenarios.base import Stage
+from cinder_lab.volume import rpcapi as volume_rpcapi
+
+TTL = 12  # rabbit_transient_queues_ttl: long enough to watch, short enough to see it go
+
+
+def fanout_queues(s: Stage) -> dict[str, tuple[int, int]]:
+    return {q: v for q, v in s.broker.queues().items() if q.startswith("cinder-scheduler_fanout_")}
+
+
+class Fanout:
+    """Two schedulers, one volume backend, and what a fanout exchange does."""
+
+    name = "fanout"
+    summary = "capabilities reach every scheduler; a crashed process leaves its fanout queue behind"
+
+    def run(self, s: Stage) -> None:
+        sections = {
+            "ceph": {"volume_backend_name": "ceph"},
+            "oslo_messaging_rabbit": {"rabbit_transient_queues_ttl": TTL},
+        }
+        s.step("1. Two schedulers (sched-a, sched-b) and cinder-volume maqi-kilo@ceph")
+        crash_conf = s.configure(
+            "sched-b", {"host": "sched-b", "enabled_backends": "ceph"}, sections
+        )
+        sched_b = None
+        crashing = None
+        if s.in_memory:
+            sched_b = s.lab.start_scheduler()
+        else:
+            # A real process, so that it can really crash (SIGKILL) later.
+            crashing = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cinder_lab.cmd.scheduler",
+                    "--config-file",
+                    str(crash_conf),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        s.configure("sched-a", {"host": "sched-a", "enabled_backends": "ceph"}, sections)
+        sched_a = s.lab.start_scheduler()
+        s.configure("kilo", {"host": "maqi-kilo", "enabled_backends": "ceph"}, sections)
+        s.lab.start_volume()
+        s.wait_for(lambda: s.is_up("cinder-scheduler", "sched-b"), "sched-b")
+        s.wait_for(lambda: len(fanout_queues(s)) == 2, "two fanout queues")
+        s.check(len(fanout_queues(s)) == 2, "exchange cinder-scheduler_fanout has two queues")
+
+        s.step("2. One capability report reaches both schedulers")
+        with s.watch() as events:
+            volume_rpcapi.VolumeAPI().publish_service_capabilities(s.ctxt)
+            s.lab.wait_for_pools(1)
+        for event in events:
+            s.out(describe(event))
+        if s.broker.can_trace:
+            reports = [
+                e for e in events if e.message.get("method") == "update_service_capabilities"
+            ]
+            s.check(
+                bool(reports) and len(reports[-1].queues) == 2,
+                "update_service_capabilities was routed to both fanout queues",
+            )
+        pools = [p["name"] for p in sched_a.manager.host_manager.get_pools()]
+        s.check(pools == ["maqi-kilo@ceph#ceph"], f"sched-a knows {pools}")
+        if sched_b is not None:
+            pools = [p["name"] for p in sched_b.manager.host_manager.get_pools()]
+            s.check(pools == ["maqi-kilo@ceph#ceph"], f"sched-b knows {pools}")
+
+        s.step("3. sched-b crashes; its fanout queue stays behind")
+        if crashing is not None:
+            crashing.kill()
+            crashing.wait()
+        else:
+            s.lab.stop(sched_b)
+        s.wait_for(lambda: any(v[1] == 0 for v in fanout_queues(s).values()), "a stale queue")
+        stale = [q for q, v in fanout_queues(s).items() if v[1] == 0]
+        s.check(len(stale) == 1, f"{len(stale)} fanout queue with no consumer: {stale}")
+        volume_rpcapi.VolumeAPI().publish_service_capabilities(s.ctxt)
+        if stale:
+            waiting = lambda: s.broker.queues().get(stale[0], (0, 0))[0]  # noqa: E731
+            s.wait_for(lambda: waiting() >= 1, "the report to land in the stale queue")
+            s.check(waiting() >= 1, f"reports still go into it: {waiting()} waiting, unread")
+        if s.in_memory:
+            s.say(
+                "kombu's memory broker keeps it forever; on RabbitMQ it expires after "
+                "rabbit_transient_queues_ttl (x-expires, 1800 s by default). A clean stop "
+                "deletes it at once: oslo.messaging does that when it closes a connection."
+            )
+            return
+        s.wait_for(lambda: not set(stale) & set(fanout_queues(s)), "expiry", timeout=TTL + 20)
+        s.check(
+            not set(stale) & set(fanout_queues(s)),
+            f"RabbitMQ expired it after rabbit_transient_queues_ttl = {TTL} s",
+        )
+        s.lab.stop(sched_a)
+        s.check(
+            s.wait_for(lambda: not fanout_queues(s), "sched-a's queue"),
+            "a clean stop deletes the fanout queue at once (oslo.messaging does it on close)",
+        )
