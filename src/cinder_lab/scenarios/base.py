@@ -181,10 +181,14 @@ class Stage:
 
     def service_table(self) -> None:
         """Print service-list."""
-        for s in db.service_get_all():
-            state = "up" if utils.service_is_up(s) else "down"
-            status = "disabled" if s.disabled else "enabled"
-            self.out(f"   {s.binary:<17} {s.host:<28} {s.availability_zone:<5} {status:<8} {state}")
+        rows = db.service_get_all()
+        width = max([len(r.host) for r in rows] + [4])
+        for r in rows:
+            state = "up" if utils.service_is_up(r) else "down"
+            status = "disabled" if r.disabled else "enabled"
+            self.out(
+                f"   {r.binary:<17} {r.host:<{width}} {r.availability_zone:<5} {status:<8} {state}"
+            )
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[list[memory_broker.Published]]:
