@@ -89,7 +89,7 @@ class Lab:
         self._stop_services()
         rpc.cleanup()
 
-    def wait_for_pools(self, count: int, timeout: float = 10.0) -> list[dict]:
+    def wait_for_pools(self, count: int, timeout: float = 30.0) -> list[dict]:
         """Wait until the schedulers of this lab know ``count`` pools."""
         schedulers = [s for s in self.services if s.binary == "cinder-scheduler"]
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from cinder_lab.lab import Lab
 from cinder_lab.volume import api as volume_api
 
 
-def wait_down(host, binary, timeout=10):
+def wait_down(host, binary, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not utils.service_is_up(db.service_get_by_args(host, binary)):
@@ -20,7 +20,7 @@ def wait_down(host, binary, timeout=10):
     raise AssertionError(f"{binary} {host} never turned down")
 
 
-def wait(get, obj_id, busy="creating", timeout=10):
+def wait(get, obj_id, busy="creating", timeout=30):
     deadline = time.monotonic() + timeout
     row = get(obj_id)
     while row.status == busy and time.monotonic() < deadline:

@@ -85,7 +85,7 @@ def services_table() -> None:
 
 def wait_status(get: Callable[[str], object], obj_id: str, busy: str) -> object:
     """Wait until a row leaves its busy status."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     row = get(obj_id)
     while row.status == busy and time.monotonic() < deadline:  # type: ignore[attr-defined]
         time.sleep(0.02)

@@ -125,7 +125,7 @@ class Stage:
 
     # -- waiting and doing -------------------------------------------------------
 
-    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 15) -> bool:
+    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 30) -> bool:
         """Poll until ``predicate()`` holds; False (not an exception) when it never does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
