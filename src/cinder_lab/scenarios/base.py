@@ -145,7 +145,7 @@ class Stage:
         queue: str,
         consumers: int | None = None,
         messages: int | None = None,
-        timeout: float = 12,
+        timeout: float = 20,
     ) -> bool:
         """Wait until ``queue`` shows these counts (the management API lags a few seconds)."""
 
