@@ -393,3 +393,8 @@ COMMANDS: dict[str, type[command.Command]] = {
     "get-pools": GetPools,
     "extract-host": ExtractHost,
 }
+
+# The observation commands live in their own module, which imports LabMixin from here.
+from cinder_lab.cmd import observe  # noqa: E402
+
+COMMANDS.update(observe.COMMANDS)
