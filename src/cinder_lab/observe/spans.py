@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -110,7 +111,8 @@ class TracedEndpoint:
 
     def __getattr__(self, name: str) -> object:
         attr = getattr(self._manager, name)
-        if name.startswith("_") or not callable(attr):
+        # Only methods: 'target' is a (callable) Target the dispatcher must see as it is.
+        if name.startswith("_") or not inspect.isroutine(attr):
             return attr
         span_name = f"{type(self._manager).__name__}.{name}"
 

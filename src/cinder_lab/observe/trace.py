@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import queue as queue_mod
+import re
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from cinder_lab.observe import topology
 from cinder_lab.observe.management import ManagementAPI
 
 FIREHOSE = "amq.rabbitmq.trace"
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"',]+", re.I)
 
 
 @dataclass
@@ -475,4 +477,5 @@ def format_event(ev: TraceEvent) -> str:
         details.append(f"from {ev.publisher}")
     if details:
         lines.append(f"{'':13}" + " ".join(details))
-    return utils.mask_url("\n".join(lines))
+    # Mask only what looks like a URL: mask_url on JSON text would eat 'a": "b@c'.
+    return _URL.sub(lambda m: utils.mask_url(m.group(0)), "\n".join(lines))
