@@ -110,19 +110,9 @@ def topology_text(topo: topology.Topology) -> str:
     if not dead:
         out.append("Every queue has a consumer.")
     for q in dead:
-        why = ""
-        if q.kind == "server":
-            why = (
-                f"; its service {svc(q.service)} is {q.service.state}"
-                if q.service
-                else f"; no services row {q.topic} {q.server}"
-            )
-        elif q.kind == "fanout":
-            why = "; a stale fanout queue of a process that is gone"
-        elif q.kind == "reply":
-            why = "; the reply queue of a caller that is gone"
         waiting = f"{q.messages} message(s) waiting"
-        out.append(f"!! DEAD END: {q.name}: nobody consumes it, {waiting}{why}")
+        note = topology.dead_end_note(q)
+        out.append(f"!! DEAD END: {q.name}: nobody consumes it, {waiting}; {note}")
     return "\n".join(out)
 
 

@@ -84,9 +84,18 @@ def build(topo: Topology) -> Graph:
         if q.kind == "reply" and q.name not in has_binding:
             src = g.add("ex:", 0, [DEFAULT_EXCHANGE, "exchange (direct)"])
             g.edges.append(Edge(src, g.nodes[f"q:{q.name}"].id, q.name))
+    queues_of: dict[str, list[str]] = {}
+    for c in topo.consumers:
+        queues_of.setdefault(c.connection, []).append(c.queue)
     for c in topo.consumers:
         who = f"{c.process or '?'} pid {c.pid}" if c.pid else c.connection
-        cid = g.add(_consumer_key(c), 2, ["consumer", who])
+        mine = queues_of[c.connection]
+        what = (
+            "reply listener"
+            if all(q.startswith("reply_") for q in mine)
+            else f"consumes {len(mine)} queue(s)"
+        )
+        cid = g.add(_consumer_key(c), 2, ["consumer", who, what])
         if not any(e.src == g.nodes[f"q:{c.queue}"].id and e.dst == cid for e in g.edges):
             g.edges.append(Edge(g.nodes[f"q:{c.queue}"].id, cid))
         if c.service is not None:
@@ -176,7 +185,7 @@ def dot(topo: Topology) -> str:
 
 # -- HTML ----------------------------------------------------------------------------
 
-_BOX_W, _BOX_H, _GAP_Y, _COL_X = 250, 54, 14, (20, 350, 680, 1010)
+_BOX_W, _BOX_H, _GAP_Y, _COL_X = 250, 54, 14, (20, 500, 830, 1160)
 _FILL = {0: "#e8f0fe", 1: "#fff7e0", 2: "#e9f7ef", 3: "#f3e8fd"}
 _TITLES = ("exchanges", "queues", "consumers", "services")
 
@@ -228,9 +237,10 @@ def _svg(g: Graph) -> str:
             f"<title>{html.escape(e.label)}</title></path>"
         )
         if e.label and g.by_id(e.src).column == 0:
+            # The binding key, written just before the queue it leads to.
             parts.append(
-                f'<text x="{x1 + 6}" y="{y1 - 4}" font-size="9" fill="#555">'
-                f"{html.escape(e.label[:40])}</text>"
+                f'<text x="{x2 - 10}" y="{y2 - 5}" font-size="9" fill="#555" '
+                f'text-anchor="end">{html.escape(e.label[:38])}</text>'
             )
     for n in g.nodes.values():
         x, y = pos[n.id]
@@ -241,12 +251,15 @@ def _svg(g: Graph) -> str:
             f'height="{_BOX_H}" rx="8" fill="{fill}" stroke="{stroke}" '
             f'stroke-width="{width_px}"/>'
         )
+        # The whole text on hover; long names (fanout hex) are cut to fit the box.
+        parts.append(f"<title>{html.escape(chr(10).join(n.lines))}</title>")
         for i, line in enumerate(n.lines[:3]):
             weight = ' font-weight="bold"' if i == 0 else ""
             color = ' fill="#a00"' if n.dead and i == 2 else ""
+            shown = line if len(line) <= 38 else line[:37] + "\u2026"
             parts.append(
                 f'<text x="{x + 8}" y="{y + 17 + i * 15}" font-size="{12 if i == 0 else 10}"'
-                f"{weight}{color}>{html.escape(line[:44])}</text>"
+                f"{weight}{color}>{html.escape(shown)}</text>"
             )
         parts.append("</g>")
     parts.append("</svg>")

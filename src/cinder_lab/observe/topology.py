@@ -118,6 +118,21 @@ class Topology:
         return asdict(self)
 
 
+def dead_end_note(q: Queue) -> str:
+    """Why nobody consumes ``q``, as far as its name and services row tell."""
+    if q.kind == "server":
+        if q.service is None:
+            return f"no services row {q.topic} {q.server}"
+        return f"its service {q.service.binary} {q.service.host} is {q.service.state}"
+    if q.kind == "fanout":
+        return "a stale fanout queue of a process that is gone"
+    if q.kind == "reply":
+        return "the reply queue of a caller that is gone"
+    if q.kind == "topic":
+        return f"no {q.topic} service is running"
+    return "not a queue of the lab"
+
+
 def topics() -> list[str]:
     """The RPC topics the lab's services use."""
     return [CONF.volume_topic, CONF.backup_topic, CONF.scheduler_topic]
