@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
 from opentelemetry import trace as otel
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -115,3 +120,86 @@ def test_tracing_off_makes_no_span(memory_conf):
         lab.close()
     assert not spans.enabled(config.CONF)
     assert EXPORTER.get_finished_spans() == ()
+
+
+SCRIPT = """
+import sys, time
+from cinder_lab.common import config
+config.parse_args(["--config-file", sys.argv[1]])
+from cinder_lab import context
+from cinder_lab.backup import api as backup_api
+from cinder_lab.db import api as db
+from cinder_lab.lab import Lab
+from cinder_lab.volume import api as volume_api
+
+def wait(get, obj_id):
+    deadline = time.monotonic() + 10
+    while get(obj_id).status == "creating" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return get(obj_id)
+
+lab = Lab()
+lab.start_all()
+lab.wait_for_pools(1)
+ctxt = context.get_admin_context()
+vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+print(wait(db.backup_get, backup_api.API().create(ctxt, vol.id).id).status)
+lab.close()  # closes the transport, which flushes the spans
+"""
+
+
+class Collector(http.server.BaseHTTPRequestHandler):
+    """The smallest OTLP/HTTP trace receiver: keeps each decoded export request."""
+
+    received: list = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server spelling
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        Collector.received.append((self.path, request))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+        self.wfile.write(b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_spans_reach_an_otlp_collector(memory_conf):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Collector.received = []
+    try:
+        with open(memory_conf, "a") as f:
+            f.write(
+                "[oslo_messaging_tracing]\ntracing_enabled = true\n"
+                f"otel_exporter_otlp_endpoint = http://127.0.0.1:{server.server_port}\n"
+            )
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, str(memory_conf)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "available"
+    assert {path for path, _ in Collector.received} == {"/v1/traces"}
+    spans = [
+        span
+        for _, request in Collector.received
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    by_name = {s.name: s for s in spans}
+    cast = by_name["cinder-backup.create_backup"]
+    receive = by_name["create_backup receive"]
+    reply = by_name["get_backup_device reply"]
+    assert receive.parent_span_id == cast.span_id
+    assert receive.trace_id == reply.trace_id == cast.trace_id
+    assert by_name["get_backup_device receive"].trace_id == cast.trace_id
