@@ -219,3 +219,46 @@ def test_topology_cli_in_single_process_mode(memory_conf):
     assert ("cinder-backup.maqi-kilo", "maqi-kilo") in services
     assert ("cinder-volume.maqi-kilo@ceph", "maqi-kilo@ceph") in services
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "name, parsed, key",
+    [
+        ("cinder-backup.maqi-kilo", ("server", "cinder-backup", "maqi-kilo"), None),
+        (
+            "cinder-volume.maqi-openstack.novalocal@lvmdriver-1",
+            ("server", "cinder-volume", "maqi-openstack.novalocal@lvmdriver-1"),
+            None,
+        ),
+        ("cinder-volume", ("topic", "cinder-volume", None), None),
+        ("cinder-volume_fanout_" + "a" * 32, ("fanout", "cinder-volume", None), None),
+        ("reply_" + "b" * 32, ("reply", None, None), None),
+        ("cinder-lab-trace.0123", ("other", None, None), None),
+        # Ocata's second server: topic cinder-volume.host@backend, server host.
+        (
+            "cinder-volume.maqi-kilo@ceph.maqi-kilo",
+            ("server", "cinder-volume.maqi-kilo@ceph", "maqi-kilo"),
+            ("cinder-volume", "maqi-kilo@ceph"),
+        ),
+        (
+            "cinder-volume.maqi-kilo@ceph_fanout_" + "c" * 32,
+            ("fanout", "cinder-volume.maqi-kilo@ceph", None),
+            None,
+        ),
+    ],
+)
+def test_queue_names_tell_topic_and_server(memory_conf, name, parsed, key):
+    assert topology.parse_queue(name) == parsed
+    if key is not None:
+        assert topology.service_key(parsed[1], parsed[2]) == key
+    elif parsed[0] == "server":
+        assert topology.service_key(parsed[1], parsed[2]) == (parsed[1], parsed[2])
+
+
+def test_connection_names_tell_script_and_pid():
+    assert topology.parse_connection_name("cinder-lab-backup:1234:5400e001-3d15") == (
+        "cinder-lab-backup",
+        1234,
+    )
+    assert topology.parse_connection_name("127.0.0.1:5 -> 127.0.0.1:5672") == (None, None)
+    assert topology.parse_connection_name(None) == (None, None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import oslo_messaging as messaging
 import oslo_messaging.opts
+from oslo_config import cfg
 
 from cinder_lab import exception, utils
 from cinder_lab.common.config import CONF
@@ -172,16 +173,28 @@ def explain(
     return route
 
 
+def volume_target(backend: str) -> tuple[str, str]:
+    """``(topic, server)`` volume/rpcapi.py builds for a backend: Kilo's, or Ocata's if set."""
+    try:
+        ocata = CONF.volume_rpc_addressing == "ocata"
+    except cfg.NoSuchOptError:
+        ocata = False
+    if ocata:
+        return f"{CONF.volume_topic}.{backend}", volume_utils.extract_host(backend, "host")
+    return CONF.volume_topic, backend
+
+
 def _volume_route(route: Route, backend: str, topo: Topology | None, note: str) -> None:
     route.add("rpcapi", "volume/rpcapi.py: client.prepare(server=extract_host(volume.host))")
-    fate = _hop(route, "", CONF.volume_topic, backend, topo, note)
+    fate = _hop(route, "", *volume_target(backend), topo, note)
     rows = db.service_get_all(topic=CONF.volume_topic)
     row = next((r for r in rows if r.host == backend), None)
     route.add("services row", _row_text(row))
+    queue = ".".join(volume_target(backend))
     if fate == "dropped":
-        route.refuse(f"DROPPED: no queue {CONF.volume_topic}.{backend} on the broker")
+        route.refuse(f"DROPPED: no queue {queue} on the broker")
     elif fate == "waits":
-        route.refuse(f"WAITS: nobody consumes {CONF.volume_topic}.{backend}; a call would time out")
+        route.refuse(f"WAITS: nobody consumes {queue}; a call would time out")
     if row is None:
         known = ", ".join(r.host for r in rows) or "none"
         route.refuse(f"DEAD: no cinder-volume service {backend} (registered: {known})")
@@ -240,7 +253,7 @@ def _backup_route(
 
     # The second hop: the backup manager calls the volume service that owns the volume.
     route.add("then", "backup/manager.py calls get_backup_device on the volume's backend")
-    vfate = _hop(route, "then: ", CONF.volume_topic, backend, topo, note)
+    vfate = _hop(route, "then: ", *volume_target(backend), topo, note)
     vrow = next((r for r in db.service_get_all(topic=CONF.volume_topic) if r.host == backend), None)
     route.add("then: services row", _row_text(vrow))
     if vfate in ("dropped", "waits") or vrow is None or not utils.service_is_up(vrow):

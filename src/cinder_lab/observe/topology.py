@@ -11,6 +11,7 @@ name tells its topic and server (``cinder-backup.maqi-kilo`` is topic
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 
@@ -138,23 +139,44 @@ def topics() -> list[str]:
     return [CONF.volume_topic, CONF.backup_topic, CONF.scheduler_topic]
 
 
+_FANOUT = re.compile(r"^(?P<topic>.+)_fanout_[0-9a-f]{32}$")
+
+
 def parse_queue(name: str) -> tuple[str, str | None, str | None]:
     """``(kind, topic, server)`` of a queue name, as oslo.messaging's rabbit driver names them.
 
     ``T`` -> topic queue, ``T.S`` -> server queue, ``T_fanout_<hex>`` -> fanout
-    queue, ``reply_<hex>`` -> a caller's reply queue.
+    queue, ``reply_<hex>`` -> a caller's reply queue. With Ocata's addressing
+    (topic ``cinder-volume.host@backend``, server ``host``) the server queue
+    ``cinder-volume.host@backend.host`` has topic ``cinder-volume.host@backend``.
     """
     if name.startswith("reply_"):
         return "reply", None, None
+    fanout = _FANOUT.match(name)
+    if fanout:
+        return "fanout", fanout.group("topic"), None
     # Longest topic first; hosts may hold dots, so split on the known topic, not on '.'.
     for topic in sorted(topics(), key=len, reverse=True):
         if name == topic:
             return "topic", topic, None
         if name.startswith(topic + "."):
-            return "server", topic, name[len(topic) + 1 :]
-        if name.startswith(topic + "_fanout_"):
-            return "fanout", topic, None
+            rest = name[len(topic) + 1 :]
+            at = rest.find("@")
+            dot = rest.find(".", at) if at >= 0 else -1
+            if dot > at >= 0:  # host@backend.host: Ocata's second server
+                return "server", f"{topic}.{rest[:dot]}", rest[dot + 1 :]
+            return "server", topic, rest
     return "other", None, None
+
+
+def service_key(topic: str | None, server: str | None) -> tuple[str, str] | None:
+    """The ``(topic, host)`` of the services row a server queue belongs to."""
+    if topic is None or server is None:
+        return None
+    for known in topics():
+        if topic.startswith(known + "."):  # Ocata: the row is (cinder-volume, host@backend)
+            return known, topic[len(known) + 1 :]
+    return topic, server
 
 
 def parse_connection_name(name: str | None) -> tuple[str | None, int | None]:
@@ -192,12 +214,13 @@ def attach_services(topo: Topology, rows: dict[tuple[str, str], ServiceInfo]) ->
     for q in topo.queues:
         q.kind, q.topic, q.server = parse_queue(q.name)
         if q.kind == "server":
-            q.service = rows.get((q.topic, q.server))  # type: ignore[arg-type]
+            q.service = rows.get(service_key(q.topic, q.server))  # type: ignore[arg-type]
     by_connection: dict[str, ServiceInfo] = {}
     for c in topo.consumers:
         kind, topic, server = parse_queue(c.queue)
-        if kind == "server" and (topic, server) in rows:
-            by_connection[c.connection] = rows[(topic, server)]  # type: ignore[index]
+        key = service_key(topic, server)
+        if kind == "server" and key in rows:
+            by_connection[c.connection] = rows[key]  # type: ignore[index]
     by_pid: dict[int, set[int]] = {}
     services_by_id: dict[int, ServiceInfo] = {}
     for c in topo.consumers:
