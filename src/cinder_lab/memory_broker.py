@@ -18,6 +18,7 @@ from kombu.transport import memory
 
 _LOCK = threading.Lock()
 _LISTENERS: list[Callable[[Published], None]] = []
+_DELIVERY_LISTENERS: list[Callable[[Delivered], None]] = []
 _CONSUMERS: dict[tuple[int, str], str] = {}  # (channel, consumer tag) -> queue
 _INSTALLED = False
 
@@ -66,6 +67,15 @@ def describe(event: Published) -> str:
     )
 
 
+@dataclass
+class Delivered:
+    """One message taken from a queue by a consumer channel (``channel`` is its id)."""
+
+    queue: str
+    channel: int
+    envelope: dict = field(repr=False)
+
+
 def _decode(body: object) -> dict:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
@@ -86,6 +96,7 @@ def install() -> None:
     original_publish = memory.Channel.basic_publish
     original_consume = memory.Channel.basic_consume
     original_cancel = memory.Channel.basic_cancel
+    original_get = memory.Channel._get
 
     def basic_publish(self, message, exchange, routing_key, **kwargs):  # type: ignore[no-untyped-def]
         # Ask the exchange where the message will go before it goes there.
@@ -112,6 +123,18 @@ def install() -> None:
             _CONSUMERS.pop((id(self), consumer_tag), None)
         return original_cancel(self, consumer_tag)
 
+    def _get(self, queue, timeout=None):  # type: ignore[no-untyped-def]
+        # Only a consumer's channel polls a queue: this is the delivery to that consumer.
+        message = original_get(self, queue, timeout)
+        if _DELIVERY_LISTENERS:
+            props = message.get("properties", {})
+            body = self.decode_body(message.get("body"), props.get("body_encoding"))
+            event = Delivered(queue=queue, channel=id(self), envelope=_decode(body))
+            for listener in list(_DELIVERY_LISTENERS):
+                listener(event)
+        return message
+
+    memory.Channel._get = _get
     memory.Channel.basic_publish = basic_publish
     memory.Channel.basic_consume = basic_consume
     memory.Channel.basic_cancel = basic_cancel
@@ -122,6 +145,13 @@ def subscribe(listener: Callable[[Published], None]) -> Callable[[], None]:
     install()
     _LISTENERS.append(listener)
     return lambda: _LISTENERS.remove(listener)
+
+
+def subscribe_deliveries(listener: Callable[[Delivered], None]) -> Callable[[], None]:
+    """Call ``listener`` each time a consumer takes a message; returns the unsubscriber."""
+    install()
+    _DELIVERY_LISTENERS.append(listener)
+    return lambda: _DELIVERY_LISTENERS.remove(listener)
 
 
 def exchanges() -> dict[str, str]:
@@ -148,6 +178,12 @@ def consumers() -> dict[str, int]:
         for queue in _CONSUMERS.values():
             counts[queue] = counts.get(queue, 0) + 1
     return counts
+
+
+def consumer_list() -> list[tuple[int, str, str]]:
+    """``(channel id, consumer tag, queue)`` for every consumer, as a broker lists them."""
+    with _LOCK:
+        return sorted((chan, tag, queue) for (chan, tag), queue in _CONSUMERS.items())
 
 
 def reset() -> None:

@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from cinder_lab import context as lab_context
 from cinder_lab import exception, utils
+from cinder_lab.observe import spans
 
 TRANSPORT: messaging.Transport | None = None
 
@@ -46,6 +47,8 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
         raise exception.ConfigError(
             reason=f"no messaging driver for transport_url: {e.ex}"
         ) from None
+    # [oslo_messaging_tracing] tracing_enabled: export this process's spans over OTLP.
+    spans.setup(conf)
     return TRANSPORT
 
 
@@ -60,6 +63,7 @@ def cleanup() -> None:
     if TRANSPORT is not None:
         TRANSPORT.cleanup()
     TRANSPORT = None
+    spans.shutdown()
 
 
 def get_client(target: messaging.Target, version_cap: str | None = None) -> messaging.RPCClient:
@@ -69,18 +73,22 @@ def get_client(target: messaging.Target, version_cap: str | None = None) -> mess
     hanging (oslo.messaging's default retries forever).
     """
     assert TRANSPORT is not None, "rpc.init() was not called"
-    return messaging.get_rpc_client(
+    client = messaging.get_rpc_client(
         TRANSPORT,
         target,
         version_cap=version_cap,
         serializer=RequestContextSerializer(),
         retry=cfg.CONF.rpc_connect_retries,
     )
+    # With tracing on, each call also gets the lab's span for its reply.
+    return spans.TracedClient(client) if spans.enabled(cfg.CONF) else client
 
 
 def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer:
     """An RPC server (threading executor); mirrors cinder.rpc.get_server."""
     assert TRANSPORT is not None, "rpc.init() was not called"
+    if spans.enabled(cfg.CONF):
+        endpoints = [spans.TracedEndpoint(e) for e in endpoints]
     return messaging.get_rpc_server(
         TRANSPORT,
         target,

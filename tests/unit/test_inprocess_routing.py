@@ -95,7 +95,8 @@ def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
         "maqi-kilo",
         "maqi-kilo@ceph",
     )
-    assert db.volume_get(vol.id).status == "available"
+    # The manager marks the backup done, then the volume: wait for the second write too.
+    assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"
     kinds = [(e.kind, e.message.get("method"), e.routing_key) for e in published]
     assert kinds[0] == ("cast", "create_backup", "cinder-backup.maqi-kilo")
     assert published[0].message["args"] == {"backup_id": backup.id}
@@ -126,7 +127,8 @@ def test_the_notes_failure_and_fix(lab, memory_conf, tmp_path):
     ):
         backup_api.API().create(ctxt, vol.id)
     assert db.backup_get_all() == backups_before
-    assert db.volume_get(vol.id).status == "available"
+    # The manager marks the backup done, then the volume: wait for the second write too.
+    assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"
 
     lab.stop_all()
     fixed = tmp_path / "fixed.conf"

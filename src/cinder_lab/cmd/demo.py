@@ -22,6 +22,7 @@ from cinder_lab.cmd import common
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
+from cinder_lab.observe import topology
 from cinder_lab.volume import api as volume_api
 from cinder_lab.volume import volume_utils
 
@@ -134,6 +135,10 @@ def story(tmp: str) -> None:
         if queue.startswith("cinder"):
             say(f"    {ex:<26} {key:<32} -> {queue}")
     services_table()
+    say("\n  Who consumes each queue (cinder-lab topology: consumer -> services row):")
+    for c in topology.snapshot(None).consumers:
+        if c.service is not None:
+            say(f"    {c.queue:<58} <- {c.service.binary} {c.service.host}")
 
     ctxt = context.get_admin_context()
     heading("3. cinder-lab create 1: API -> scheduler -> cinder-volume.maqi-kilo@ceph")
@@ -189,6 +194,9 @@ def story(tmp: str) -> None:
     say("\n  The old rows stay behind and turn down after service_down_time (3 s):")
     time.sleep(3.5)
     services_table()
+    say("\n  The old queues stay too, with nobody consuming them (cinder-lab topology):")
+    for q in topology.snapshot(None).dead_ends():
+        say(f"    !! {q.name}: {q.messages} message(s), no consumer; {topology.dead_end_note(q)}")
     lab.close()
 
     ok = (

@@ -402,3 +402,8 @@ def _scenario_commands() -> dict[str, type[command.Command]]:
 
 
 COMMANDS.update(_scenario_commands())
+
+# The observation commands live in their own module, which imports LabMixin from here.
+from cinder_lab.cmd import observe  # noqa: E402
+
+COMMANDS.update(observe.COMMANDS)

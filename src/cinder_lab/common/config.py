@@ -121,9 +121,28 @@ upgrade_opts = [
     cfg.StrOpt("scheduler", help="Cap for messages to cinder-scheduler, e.g. 3.0."),
 ]
 
+# The broker's management HTTP API, read by `cinder-lab topology`, `trace` and `route`.
+management_opts = [
+    cfg.StrOpt(
+        "url",
+        help="Base URL of RabbitMQ's management API, e.g. http://127.0.0.1:15672/. "
+        "Unset, it is http://<first transport_url host>:15672/.",
+    ),
+    cfg.StrOpt("username", help="Management API user; unset, the transport_url user."),
+    cfg.StrOpt(
+        "password",
+        secret=True,
+        help="Management API password; unset, the transport_url password.",
+    ),
+    cfg.FloatOpt(
+        "timeout", default=5.0, min=0.1, help="Seconds to wait for one management API answer."
+    ),
+]
+
 CONF.register_opts(global_opts)
 CONF.register_opts(database_opts, group="database")
 CONF.register_opts(upgrade_opts, group="upgrade_levels")
+CONF.register_opts(management_opts, group="management")
 
 
 LOCAL_CONFIG = os.path.join("etc", "cinder-lab", "cinder-lab.conf")

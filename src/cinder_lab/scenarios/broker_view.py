@@ -1,23 +1,22 @@
 """What a scenario can see of the broker: queues, bindings and the messages routed.
 
 Lab-only. In the single-process mode the in-process broker is read directly;
-against RabbitMQ the management HTTP API (port 15672, the transport URL's
-credentials) gives queues and bindings.
+against RabbitMQ the management HTTP API gives queues and bindings, and the
+firehose (as ``cinder-lab trace`` uses it) the messages.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import urllib.parse
-import urllib.request
+import threading
+import time
 from collections.abc import Iterator
 
-import oslo_messaging as messaging
 from oslo_config import cfg
 
 from cinder_lab import memory_broker
+from cinder_lab.observe import trace
+from cinder_lab.observe.management import ManagementAPI
 
 
 class MemoryView:
@@ -46,44 +45,63 @@ class MemoryView:
 
 
 class RabbitView:
-    """A RabbitMQ vhost through the management HTTP API."""
+    """A RabbitMQ vhost: the management API for queues, the firehose for messages."""
 
-    can_trace = False
+    can_trace = True
 
-    def __init__(self, url: str) -> None:
-        parsed = messaging.TransportURL.parse(cfg.CONF, url)
-        host = parsed.hosts[0] if parsed.hosts else None
-        self.api = f"http://{(host and host.hostname) or '127.0.0.1'}:15672/api"
-        user = (host and host.username) or "guest"
-        password = (host and host.password) or "guest"
-        self.auth = base64.b64encode(f"{user}:{password}".encode()).decode()
-        self.vhost = urllib.parse.quote(parsed.virtual_host or "/", safe="")
+    def __init__(self) -> None:
+        self._api: ManagementAPI | None = None
 
-    def _get(self, path: str) -> list[dict]:
-        request = urllib.request.Request(
-            f"{self.api}{path}", headers={"Authorization": f"Basic {self.auth}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+    @property
+    def api(self) -> ManagementAPI:
+        # Built on first use: the scenario writes transport_url into CONF first.
+        if self._api is None:
+            self._api = ManagementAPI.from_conf(cfg.CONF)
+        return self._api
 
     def queues(self) -> dict[str, tuple[int, int]]:
         """Queue -> (messages, consumers); counts may lag a few seconds behind the broker."""
-        rows = self._get(f"/queues/{self.vhost}?columns=name,messages,consumers")
-        return {r["name"]: (r.get("messages") or 0, r.get("consumers") or 0) for r in rows}
+        return {
+            q["name"]: (q.get("messages") or 0, q.get("consumers") or 0) for q in self.api.queues()
+        }
 
     def bindings(self) -> list[tuple[str, str, str]]:
         """(exchange, routing key, queue), default-exchange bindings left out."""
-        rows = self._get(f"/bindings/{self.vhost}")
         return sorted(
-            (r["source"], r["routing_key"], r["destination"]) for r in rows if r["source"]
+            (b["source"], b["routing_key"], b["destination"])
+            for b in self.api.bindings()
+            if b["source"]
         )
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[list[memory_broker.Published]]:
-        """No message view here: ``cinder-lab trace`` shows them from the firehose."""
-        yield []
+        """Collect every publish in the vhost from the firehose while the block runs."""
+        events: list[memory_broker.Published] = []
+        stop = threading.Event()
+        with trace.Firehose(self.api, trace.amqp_connection(cfg.CONF)) as hose:
+
+            def pump() -> None:
+                for raw in hose.records(poll=0.1):
+                    if raw is not None and raw.what == "publish":
+                        events.append(
+                            memory_broker.Published(
+                                raw.time, raw.exchange, raw.routing_key, raw.queues, raw.envelope
+                            )
+                        )
+                    if stop.is_set():
+                        return
+
+            thread = threading.Thread(target=pump, daemon=True)
+            thread.start()
+            try:
+                yield events
+            finally:
+                # The firehose copies arrive a moment after the publishes they report.
+                time.sleep(1.0)
+                stop.set()
+                thread.join(timeout=10)
 
 
 def for_url(url: str) -> MemoryView | RabbitView:
     """The view that fits a transport URL."""
-    return MemoryView() if url.startswith("kombu+memory") else RabbitView(url)
+    return MemoryView() if url.startswith("kombu+memory") else RabbitView()

@@ -1,0 +1,262 @@
+"""``cinder-lab topology``, ``trace`` and ``route``: see the routing.
+
+Lab-only commands (python-cinderclient has none like them). Against a broker
+they read RabbitMQ's management API and firehose; on ``kombu+memory://`` the
+broker lives inside one process, so ``topology`` and ``trace`` start the
+config's services in this process first, as ``make demo`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import prettytable
+from cliff import command, show
+
+from cinder_lab import exception, memory_broker, rpc
+from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.common.config import CONF
+from cinder_lab.observe import graph, route, topology, trace
+from cinder_lab.observe.management import ManagementAPI, ManagementError
+
+
+def _table(columns: list[str], rows: list[tuple]) -> str:
+    t = prettytable.PrettyTable(columns)
+    t.align = "l"
+    for row in rows:
+        t.add_row(row)
+    return t.get_string()
+
+
+@contextmanager
+def inprocess_lab() -> Iterator[object]:
+    """The config's services as threads of this process (single-process mode)."""
+    from cinder_lab.lab import Lab
+
+    # The services' own logs would drown the picture; keep warnings of the lab only.
+    logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
+    logging.getLogger("cinder_lab").setLevel(logging.WARNING)
+    memory_broker.install()
+    lab = Lab()
+    try:
+        if CONF.enabled_backends:
+            lab.start_volume()
+        lab.start_backup()
+        lab.start_scheduler()
+        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+        yield lab
+    finally:
+        lab.close()
+
+
+def topology_text(topo: topology.Topology) -> str:
+    """The four listings, then the dead ends, loudly."""
+
+    def svc(s: topology.ServiceInfo | None) -> str:
+        return f"{s.binary} {s.host}" if s else "-"
+
+    out = [f"Topology of vhost {topo.vhost!r} ({topo.source})", "", "Exchanges"]
+    out.append(_table(["Name", "Type"], [(e.name or "(default)", e.type) for e in topo.exchanges]))
+    out += ["", "Queues"]
+    out.append(
+        _table(
+            ["Name", "Messages", "Consumers", "Its name points to", "Row state"],
+            [
+                (
+                    q.name + ("  <- NO CONSUMER" if q.dead_end else ""),
+                    q.messages,
+                    q.consumers,
+                    svc(q.service) if q.kind == "server" else q.kind,
+                    f"{q.service.status}, {q.service.state}" if q.service else "-",
+                )
+                for q in topo.queues
+            ],
+        )
+    )
+    out += ["", "Bindings"]
+    out.append(
+        _table(
+            ["Source", "Routing key", "Destination"],
+            [(b.source or "(default)", b.routing_key, b.destination) for b in topo.bindings],
+        )
+    )
+    out += ["", "Consumers"]
+    out.append(
+        _table(
+            ["Queue", "Process", "PID", "Service", "Row", "Status", "State"],
+            [
+                (
+                    c.queue,
+                    c.process or "?",
+                    c.pid or "?",
+                    svc(c.service),
+                    c.service.id if c.service else "-",
+                    c.service.status if c.service else "-",
+                    c.service.state if c.service else "-",
+                )
+                for c in topo.consumers
+            ],
+        )
+    )
+    dead = topo.dead_ends()
+    out.append("")
+    if not dead:
+        out.append("Every queue has a consumer.")
+    for q in dead:
+        waiting = f"{q.messages} message(s) waiting"
+        note = topology.dead_end_note(q)
+        out.append(f"!! DEAD END: {q.name}: nobody consumes it, {waiting}; {note}")
+    return "\n".join(out)
+
+
+class Topology(LabMixin, command.Command):
+    """Live exchanges, queues, bindings and consumers, and the service behind each consumer."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "-f", "--format", choices=("table", "json"), default="table", help="output format"
+        )
+        parser.add_argument(
+            "--graph",
+            choices=("mermaid", "dot", "html"),
+            help="print the graph exchange -> queue -> consumer -> service instead",
+        )
+        parser.add_argument("--all", action="store_true", help="include RabbitMQ's amq.* objects")
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        if rpc.is_in_process(CONF):
+            print(
+                "single-process mode (kombu+memory://): the broker lives in one process; "
+                "starting this config's services here to show it",
+                file=sys.stderr,
+            )
+            with inprocess_lab():
+                topo = topology.snapshot(None, show_all=args.all)
+        else:
+            topo = topology.snapshot(ManagementAPI.from_conf(CONF), show_all=args.all)
+        if args.graph == "mermaid":
+            text = graph.mermaid(topo)
+        elif args.graph == "dot":
+            text = graph.dot(topo)
+        elif args.graph == "html":
+            text = graph.html_page(topo)
+        elif args.format == "json":
+            text = json.dumps(topo.to_dict(), indent=2) + "\n"
+        else:
+            text = topology_text(topo) + "\n"
+        self.app.stdout.write(text)
+        return 0
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM set an event instead of killing us mid-cleanup."""
+    stop = threading.Event()
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda _s, _f: stop.set())
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Trace(LabMixin, command.Command):
+    """Every RPC message as it passes: routed queues (or DROPPED), kind, method, consumer."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--count", type=int, metavar="N", help="stop after N messages")
+        parser.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+        parser.add_argument(
+            "-f",
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="text, or json: one JSON object per message and line",
+        )
+        return parser
+
+    def _emit(self, args: argparse.Namespace) -> object:
+        def emit(ev: trace.TraceEvent) -> None:
+            if args.format == "json":
+                self.app.stdout.write(json.dumps(ev.to_dict(), sort_keys=True) + "\n")
+            else:
+                self.app.stdout.write(trace.format_event(ev) + "\n")
+            self.app.stdout.flush()
+
+        return emit
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        if args.count is not None and args.count < 1:
+            raise exception.InvalidInput(reason="--count must be at least 1")
+        if args.timeout is not None and args.timeout <= 0:
+            raise exception.InvalidInput(reason="--timeout must be positive")
+        emit = self._emit(args)
+        bound = f" (until {args.count or 'any number of'} messages or {args.timeout or '∞'} s)"
+        if rpc.is_in_process(CONF):
+            print(
+                "single-process mode: tracing the in-process broker while this config's "
+                f"services run here{bound}",
+                file=sys.stderr,
+            )
+            with _stop_on_signals() as stop, trace.MemoryTap() as tap, inprocess_lab():
+                correlator = trace.Correlator(trace.memory_resolver())
+                trace.run(tap.records(), correlator, emit, args.count, args.timeout, stop)
+            return 0
+        api = ManagementAPI.from_conf(CONF)
+        with _stop_on_signals() as stop:
+            with trace.Firehose(api, trace.amqp_connection(CONF)) as hose:
+                state = "was already on; left on" if hose.was_on else "turned on; off on exit"
+                print(
+                    f"tracing vhost {api.vhost!r} through the firehose ({state}){bound}",
+                    file=sys.stderr,
+                )
+                correlator = trace.Correlator(trace.rabbit_resolver(api))
+                trace.run(hose.records(), correlator, emit, args.count, args.timeout, stop)
+        return 0
+
+
+class Route(LabMixin, show.ShowOne):
+    """Explain, without sending anything, how a backup (or volume) request would travel."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "target", metavar="VOLUME_ID|HOST_STRING", help="a volume id or host@backend#pool"
+        )
+        parser.add_argument(
+            "--action",
+            choices=("backup", "volume"),
+            default="backup",
+            help="a backup request (default) or a volume request",
+        )
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> tuple:
+        if not route.UUID.match(args.target):
+            route.check_host_string(args.target)  # a malformed string fails before anything
+        topo, note = None, ""
+        if rpc.is_in_process(CONF):
+            note = "single-process mode: the broker lives inside a running lab process"
+        else:
+            try:
+                topo = topology.snapshot(ManagementAPI.from_conf(CONF))
+            except ManagementError as e:
+                note = str(e)
+        explained = route.explain(args.target, args.action, topo, note)
+        names, values = zip(*explained.fields, strict=True)
+        return names, values
+
+
+COMMANDS = {"topology": Topology, "trace": Trace, "route": Route}

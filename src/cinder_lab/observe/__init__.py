@@ -1,0 +1,1 @@
+"""Seeing the routing: topology, message trace, route explanation and spans (lab-only)."""

@@ -1,0 +1,140 @@
+"""A small client of RabbitMQ's management HTTP API, for one vhost.
+
+Lab-only: Cinder has no such module. It is what a broker monitor reads
+(the note's question "what can a broker monitor show?"): exchanges, queues
+with their message and consumer counts, bindings, consumers, and the
+connections whose client property ``connection_name`` oslo.messaging sets to
+``<script>:<pid>:<uuid>``. It also switches the vhost's firehose on and off.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from oslo_config import cfg
+
+from cinder_lab import exception, rpc, utils
+
+
+class ManagementError(exception.CinderLabException):
+    message = "RabbitMQ management API %(url)s: %(reason)s"
+
+
+def _vhost_of(parsed: object) -> str:
+    # oslo's TransportURL keeps the path without its slash; empty means '/'.
+    return getattr(parsed, "virtual_host", None) or "/"
+
+
+class ManagementAPI:
+    """GET and PUT on ``/api/...`` of one broker, scoped to one vhost."""
+
+    def __init__(
+        self, url: str, username: str, password: str, vhost: str, timeout: float = 5.0
+    ) -> None:
+        self.url = url.rstrip("/") + "/"
+        self.username = username
+        self.password = password
+        self.vhost = vhost
+        self.timeout = timeout
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> ManagementAPI:
+        """Address and credentials from ``[management]``, else from ``transport_url``."""
+        parsed = rpc.parse_transport_url(conf)
+        host = parsed.hosts[0] if parsed.hosts else None
+        hostname = (host.hostname if host else None) or "localhost"
+        if ":" in hostname and not hostname.startswith("["):
+            hostname = f"[{hostname}]"  # an IPv6 literal
+        url = conf.management.url or f"http://{hostname}:15672/"
+        username = conf.management.username or (host.username if host else None) or "guest"
+        password = conf.management.password or (host.password if host else None) or "guest"
+        return cls(url, username, password, _vhost_of(parsed), conf.management.timeout)
+
+    @property
+    def quoted_vhost(self) -> str:
+        return urllib.parse.quote(self.vhost, safe="")
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> object:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "api/" + path, data=data, method=method)
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+        req.add_header("Content-Type", "application/json")
+        where = utils.mask_url(self.url)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                text = resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            if e.code == 401:
+                reason = f"user {self.username!r} was refused (401)"
+            elif e.code == 404:
+                reason = f"not found: /api/{urllib.parse.unquote(path)} (no vhost {self.vhost!r}?)"
+            else:
+                reason = f"HTTP {e.code} on /api/{path}"
+            raise ManagementError(url=where, reason=reason) from None
+        except (urllib.error.URLError, OSError) as e:
+            why = getattr(e, "reason", e)
+            raise ManagementError(
+                url=where,
+                reason=f"unreachable ({why}); is the rabbitmq_management plugin enabled?",
+            ) from None
+        return json.loads(text) if text.strip() else None
+
+    def get(self, path: str) -> object:
+        """GET ``/api/<path>`` as JSON."""
+        return self._request("GET", path)
+
+    def put(self, path: str, body: dict) -> None:
+        """PUT a JSON body to ``/api/<path>``."""
+        self._request("PUT", path, body)
+
+    # -- the vhost's objects ---------------------------------------------------
+
+    def exchanges(self) -> list[dict]:
+        return self.get(f"exchanges/{self.quoted_vhost}")  # type: ignore[return-value]
+
+    def queues(self) -> list[dict]:
+        return self.get(f"queues/{self.quoted_vhost}")  # type: ignore[return-value]
+
+    def queue(self, name: str) -> dict | None:
+        """One queue, or None if the broker has no such queue."""
+        try:
+            return self.get(f"queues/{self.quoted_vhost}/{urllib.parse.quote(name, safe='')}")  # type: ignore[return-value]
+        except ManagementError as e:
+            if "not found" in str(e):
+                return None
+            raise
+
+    def bindings(self) -> list[dict]:
+        return self.get(f"bindings/{self.quoted_vhost}")  # type: ignore[return-value]
+
+    def consumers(self) -> list[dict]:
+        return self.get(f"consumers/{self.quoted_vhost}")  # type: ignore[return-value]
+
+    def connections(self) -> list[dict]:
+        return self.get(f"vhosts/{self.quoted_vhost}/connections")  # type: ignore[return-value]
+
+    # -- the firehose ------------------------------------------------------------
+
+    def vhost_info(self) -> dict:
+        return self.get(f"vhosts/{self.quoted_vhost}")  # type: ignore[return-value]
+
+    def tracing(self) -> bool:
+        """True while the vhost's firehose (``amq.rabbitmq.trace``) is on."""
+        return bool(self.vhost_info().get("tracing"))
+
+    def set_tracing(self, on: bool) -> None:
+        """``rabbitmqctl trace_on/trace_off -p VHOST``, over HTTP so it works remotely."""
+        info = self.vhost_info()
+        # PUT replaces the vhost's settings: carry its description and tags over.
+        body: dict = {"tracing": on}
+        meta = info.get("metadata") or {}
+        if meta.get("description") or info.get("description"):
+            body["description"] = meta.get("description") or info.get("description")
+        if meta.get("tags") or info.get("tags"):
+            body["tags"] = ",".join(meta.get("tags") or info.get("tags") or [])
+        self.put(f"vhosts/{self.quoted_vhost}", body)
