@@ -90,8 +90,10 @@ class DapSession:
         self.wait(lambda m: m.get("type") == "response" and m.get("request_seq") == attach_seq)
 
     def close(self) -> None:
+        """Disconnect, leaving the debuggee running, and wait (briefly) for the answer."""
         try:
-            self.send("disconnect", {"terminateDebuggee": False})
-        except OSError:
+            seq = self.send("disconnect", {"terminateDebuggee": False})
+            self.wait(lambda m: m.get("request_seq") == seq, timeout=5)
+        except (OSError, ConnectionError, TimeoutError):
             pass
         self.sock.close()

@@ -16,7 +16,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -49,8 +48,15 @@ class ComposeService:
         self.argv = compose.local_argv(service)
         self.conf = compose.local_path(compose.CONF_IN_CONTAINER, service)
         with open(self.log, "w") as out:
+            # Its own process group: the teardown can reach forked children and
+            # debugpy's adapter even if the launcher itself had to be killed.
             self.proc = subprocess.Popen(
-                self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=tmp
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=tmp,
+                start_new_session=True,
             )
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -64,13 +70,19 @@ class ComposeService:
         )
 
     def stop(self) -> int:
+        """SIGTERM and wait; then SIGKILL whatever is left of the process group."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=60)
+            code = self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return self.proc.wait(timeout=30)
+            code = self.proc.wait(timeout=30)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return code
 
     def output(self) -> str:
         return self.log.read_text()
@@ -94,7 +106,9 @@ def run_services(tmp_path):
     db.dispose_engine()
     for svc in started:
         assert "Traceback" not in svc.output(), svc.output()
-    assert all(code == 0 for code in codes.values()), codes
+    failed = {name: code for name, code in codes.items() if code != 0}
+    tails = {svc.name: svc.output()[-3000:] for svc in started if svc.name in failed}
+    assert failed == {}, tails
 
 
 def read_rows_from(url: str, tmp_path: Path) -> None:
@@ -242,4 +256,3 @@ def test_debugpy_entrypoint_follows_the_forked_backend_children(vhost, run_servi
     finally:
         for session in [*children, main]:
             session.close()
-    time.sleep(0.5)  # let the adapter see the disconnects before SIGTERM
