@@ -2,10 +2,13 @@
 
 No Docker engine runs on this machine, so the proof is: take each service's
 entrypoint, command, environment and mounted config from ``docker-compose config``,
-map the container paths to this checkout, and point the three things that only
-exist inside compose at their local twins through oslo.config's environment
-source (``OS_<GROUP>__<OPTION>``): the broker (an own vhost), the database (an
-own MariaDB database) and ``host`` (the container's hostname).
+map the container paths to this checkout, and point what only exists inside
+compose at its local twin through oslo.config's environment source
+(``OS_<GROUP>__<OPTION>``): the broker (an own vhost) and the database (an own
+MariaDB database). The hostname is the container's: each service runs in its own
+UTS namespace (``unshare --uts``, as a container does) with the compose
+``hostname`` set, so ``host`` comes from the hostname exactly as in the container.
+Where namespaces are not allowed, ``OS_DEFAULT__HOST`` gives the same name instead.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import re
 import signal
 import socket
 import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,6 +33,25 @@ from tests.dap import DapSession
 from tests.procs import BIN, wait_until
 
 HEX = re.compile(r"^[0-9a-f]{32}$")
+# Set the hostname in a new UTS namespace, then exec the service's command.
+SET_HOSTNAME = (
+    "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execvp(sys.argv[2], sys.argv[2:])"
+)
+
+
+@cache
+def own_hostname_works() -> bool:
+    """True when this process may run a child in its own UTS namespace (root, unshare)."""
+    try:
+        probe = ["unshare", "--uts", sys.executable, "-c", SET_HOSTNAME, "probe", "true"]
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def with_hostname(hostname: str, argv: list[str]) -> list[str]:
+    """``argv`` run with ``hostname`` as the machine's name, as in its container."""
+    return ["unshare", "--uts", sys.executable, "-c", SET_HOSTNAME, hostname, *argv]
 
 
 class ComposeService:
@@ -42,10 +66,13 @@ class ComposeService:
             **{k: str(v) for k, v in service.get("environment", {}).items()},
             # The image's PATH: the lab's console scripts and its python first.
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-            "OS_DEFAULT__HOST": service["hostname"],
             **overrides,
         }
         self.argv = compose.local_argv(service)
+        if own_hostname_works():
+            self.argv = with_hostname(service["hostname"], self.argv)
+        else:
+            self.env["OS_DEFAULT__HOST"] = service["hostname"]
         self.conf = compose.local_path(compose.CONF_IN_CONTAINER, service)
         with open(self.log, "w") as out:
             # Its own process group: the teardown can reach forked children and
