@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONF   ?= etc/cinder-lab/cinder-lab.conf
 
-.PHONY: demo test lint format bench services clean
+.PHONY: demo test lint format bench services clean up up-debug up-tracing down logs compose-config
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,35 @@ format: $(BIN)/cinder-lab
 ## make bench: benchmarks against the local RabbitMQ (figures go in the README)
 bench: $(BIN)/cinder-lab
 	$(BIN)/python benchmarks/bench_backup.py
+
+## The compose lab (docker-compose.yml, docs/compose.md). COMPOSE=docker-compose for v1.
+COMPOSE ?= docker compose
+COMPOSE_DEBUG := -f docker-compose.yml -f docker-compose.debug.yml
+
+## make up: build the image, start broker, database and the note's machines
+up:
+	$(COMPOSE) up -d --build
+
+## make up-debug: the same, every service under debugpy (ports 5678-5681)
+up-debug:
+	$(COMPOSE) $(COMPOSE_DEBUG) up -d --build
+
+## make up-tracing: the same, plus jaeger (http://localhost:16686) receiving OTLP traces
+up-tracing:
+	TRACING=true $(COMPOSE) --profile tracing up -d --build
+
+## make down: stop and remove every container, network and the database volume
+down:
+	$(COMPOSE) --profile tracing down --volumes --remove-orphans
+
+logs:
+	$(COMPOSE) logs --follow --tail=100
+
+## make compose-config: validate the compose files offline, no engine needed
+compose-config:
+	$(COMPOSE) config -q
+	$(COMPOSE) $(COMPOSE_DEBUG) config -q
+	$(COMPOSE) --profile tracing config -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from cinder_lab import memory_broker, rpc
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from tests.broker import Vhost, require_broker
+from tests.mariadb import Database, require_mariadb
 
 
 def write_conf(path: Path, text: str) -> Path:
@@ -21,8 +22,32 @@ def write_conf(path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-def memory_conf(tmp_path: Path) -> Iterator[Path]:
-    """A maqi-kilo config on kombu+memory:// with SQLite in tmp_path, parsed into CONF."""
+def mariadb() -> Iterator[Database]:
+    """A fresh database on the local MariaDB, dropped after the test."""
+    require_mariadb()
+    database = Database().create()
+    try:
+        yield database
+    finally:
+        db.dispose_engine()
+        database.drop()
+
+
+@pytest.fixture
+def lab_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """``[database] connection`` for a test: SQLite in tmp_path, or with
+    ``@pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)``
+    also an own database on the local MariaDB, dropped after."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path}/lab.sqlite"
+        return
+    database = request.getfixturevalue("mariadb")
+    yield database.url
+
+
+@pytest.fixture
+def memory_conf(tmp_path: Path, lab_database_url: str) -> Iterator[Path]:
+    """A maqi-kilo config on kombu+memory:// with ``lab_database_url``, parsed into CONF."""
     path = write_conf(
         tmp_path / "cinder-lab.conf",
         f"""
@@ -34,7 +59,7 @@ def memory_conf(tmp_path: Path) -> Iterator[Path]:
         service_down_time = 3
         rpc_response_timeout = 5
         [database]
-        connection = sqlite:///{tmp_path}/lab.sqlite
+        connection = {lab_database_url}
         [ceph]
         volume_backend_name = ceph
         """,

@@ -17,10 +17,10 @@ from tests.procs import LabProcess, stop_all
 class RabbitLab:
     """Config files, processes and the shared SQLite file of one test."""
 
-    def __init__(self, tmp_path: Path, vhost: Vhost) -> None:
+    def __init__(self, tmp_path: Path, vhost: Vhost, db_url: str) -> None:
         self.tmp = tmp_path
         self.vhost = vhost
-        self.db_url = f"sqlite:///{tmp_path}/lab.sqlite"
+        self.db_url = db_url
         self.procs: list[LabProcess] = []
 
     def conf(
@@ -70,8 +70,8 @@ class RabbitLab:
 
 
 @pytest.fixture
-def rabbit_lab(tmp_path: Path, vhost: Vhost) -> Iterator[RabbitLab]:
-    lab = RabbitLab(tmp_path, vhost)
+def rabbit_lab(tmp_path: Path, vhost: Vhost, lab_database_url: str) -> Iterator[RabbitLab]:
+    lab = RabbitLab(tmp_path, vhost, lab_database_url)
     try:
         yield lab
     finally:

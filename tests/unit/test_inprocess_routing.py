@@ -83,6 +83,7 @@ def test_create_volume_goes_through_scheduler_to_backend(lab, published):
     ]
 
 
+@pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)
 def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
@@ -106,6 +107,7 @@ def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
     assert published[2].exchange == "" and published[2].queues == [reply_q]
 
 
+@pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)
 def test_the_notes_failure_and_fix(lab, memory_conf, tmp_path):
     ctxt = context.get_admin_context()
     from cinder_lab.common import config

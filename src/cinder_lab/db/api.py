@@ -3,6 +3,11 @@
 The engine comes from ``[database] connection``: a SQLite file by default, any
 SQLAlchemy URL (``mysql+pymysql://`` for MariaDB) otherwise. Tables are created
 on first use: the lab has no migrations.
+
+MariaDB differs from SQLite in ways the lab absorbs here: several services
+create the tables at once (``CREATE TABLE IF NOT EXISTS``), strict mode refuses
+strings longer than their column (``_fit`` clips them), and comparisons are
+case-insensitive (``service_get_by_args`` compares hosts in Python, as Kilo does).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from cinder_lab import exception, utils
 from cinder_lab.common.config import CONF
@@ -38,13 +44,28 @@ def _make_engine(url: str) -> Engine:
                 cur.close()
 
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+            # READ COMMITTED: every statement sees what other processes committed,
+            # even inside one transaction (InnoDB's default would pin a snapshot).
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED"
+            )
     except (ArgumentError, NoSuchModuleError, ValueError) as e:
         raise exception.ConfigError(
             reason=f"bad [database] connection {utils.mask_url(url)}: {e}"
         ) from None
-    models.Base.metadata.create_all(engine)
+    create_tables(engine)
     return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the lab's tables unless they exist; safe when several services start at once.
+
+    ``metadata.create_all`` checks, then creates: two processes can both see no
+    table and the second fails on MariaDB. ``IF NOT EXISTS`` leaves it to the server.
+    """
+    with engine.begin() as conn:
+        for table in models.Base.metadata.sorted_tables:
+            conn.execute(CreateTable(table, if_not_exists=True))
 
 
 def get_engine() -> Engine:
@@ -68,6 +89,16 @@ def dispose_engine() -> None:
         _ENGINE = None
 
 
+def _fit(model: type[models.Base], values: dict) -> dict:
+    """Clip strings to their column's length: MariaDB's strict mode refuses longer ones."""
+    fitted = dict(values)
+    for key, value in values.items():
+        length = getattr(model.__table__.c[key].type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            fitted[key] = value[: length - 3] + "..."
+    return fitted
+
+
 @contextmanager
 def _session() -> Iterator[Session]:
     with Session(get_engine(), expire_on_commit=False) as session, session.begin():
@@ -80,18 +111,23 @@ def _session() -> Iterator[Session]:
 def service_create(values: dict) -> models.Service:
     """Insert a services row."""
     with _session() as s:
-        row = models.Service(**values)
+        row = models.Service(**_fit(models.Service, values))
         s.add(row)
     return row
 
 
 def service_get_by_args(host: str, binary: str) -> models.Service:
-    """The row for one binary on one host, or HostBinaryNotFound."""
+    """The row for one binary on one host, or HostBinaryNotFound.
+
+    MySQL compares case-insensitively, so the host is matched again in Python,
+    as Kilo's cinder.db.sqlalchemy.api.service_get_by_args does: ``maqi-kilo`` is not ``MAQI-KILO``.
+    """
     with _session() as s:
-        row = s.scalars(select(models.Service).filter_by(host=host, binary=binary)).first()
-    if row is None:
-        raise exception.HostBinaryNotFound(host=host, binary=binary)
-    return row
+        rows = s.scalars(select(models.Service).filter_by(host=host, binary=binary)).all()
+    for row in rows:
+        if row.host == host:
+            return row
+    raise exception.HostBinaryNotFound(host=host, binary=binary)
 
 
 def service_get_all(topic: str | None = None, disabled: bool | None = None) -> list[models.Service]:
@@ -111,7 +147,7 @@ def service_update(service_id: int, values: dict) -> models.Service:
         row = s.get(models.Service, service_id)
         if row is None:
             raise exception.ServiceNotFound(service_id=service_id)
-        for key, value in values.items():
+        for key, value in _fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
@@ -133,7 +169,7 @@ def volume_create(values: dict) -> models.Volume:
     """Insert a volume row with a fresh UUID."""
     values = {"id": str(uuid.uuid4()), **values}
     with _session() as s:
-        row = models.Volume(**values)
+        row = models.Volume(**_fit(models.Volume, values))
         s.add(row)
     return row
 
@@ -159,7 +195,7 @@ def volume_update(volume_id: str, values: dict) -> models.Volume:
         row = s.get(models.Volume, volume_id)
         if row is None:
             raise exception.VolumeNotFound(volume_id=volume_id)
-        for key, value in values.items():
+        for key, value in _fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
@@ -182,7 +218,7 @@ def backup_create(values: dict) -> models.Backup:
     """Insert a backup row with a fresh UUID."""
     values = {"id": str(uuid.uuid4()), **values}
     with _session() as s:
-        row = models.Backup(**values)
+        row = models.Backup(**_fit(models.Backup, values))
         s.add(row)
     return row
 
@@ -208,6 +244,6 @@ def backup_update(backup_id: str, values: dict) -> models.Backup:
         row = s.get(models.Backup, backup_id)
         if row is None:
             raise exception.BackupNotFound(backup_id=backup_id)
-        for key, value in values.items():
+        for key, value in _fit(type(row), values).items():
             setattr(row, key, value)
     return row

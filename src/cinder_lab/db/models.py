@@ -5,17 +5,21 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cinder_lab import utils
+
+# MySQL's DATETIME drops microseconds unless asked; SQLite keeps them. Keep both alike.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
     """Timestamps every Cinder table carries."""
 
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utils.utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utils.utcnow)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(
-        DateTime, nullable=True, onupdate=utils.utcnow
+        Timestamp, nullable=True, onupdate=utils.utcnow
     )
 
 

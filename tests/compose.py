@@ -1,0 +1,132 @@
+"""docker-compose.yml read without a Docker engine: its model, paths and the note's listings."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DEBUG_FILE = ROOT / "docker-compose.debug.yml"
+IMAGE_ROOT = "/app"  # the Dockerfile's WORKDIR: the checkout's root inside the image
+CONF_IN_CONTAINER = "/etc/cinder-lab/cinder-lab.conf"
+
+# The note's listings (BRIEF.md, observation 4): server queues and services rows.
+NOTE_SERVER_QUEUES = {
+    "cinder-volume.maqi-openstack.novalocal@lvmdriver-1",
+    "cinder-volume.maqi-openstack.novalocal@whatever_it_is",
+    "cinder-volume.maqi-kilo@ceph",
+    "cinder-backup.maqi-kilo",
+    "cinder-scheduler.maqi-kilo",
+}
+NOTE_FANOUT_EXCHANGES = {"cinder-volume_fanout", "cinder-backup_fanout", "cinder-scheduler_fanout"}
+NOTE_ROWS = {
+    ("cinder-volume", "maqi-openstack.novalocal@lvmdriver-1"),
+    ("cinder-volume", "maqi-openstack.novalocal@whatever_it_is"),
+    ("cinder-volume", "maqi-kilo@ceph"),
+    ("cinder-backup", "maqi-kilo"),
+    ("cinder-scheduler", "maqi-kilo"),
+}
+BINARY_OF = {
+    "cinder-lab-volume": "cinder-volume",
+    "cinder-lab-backup": "cinder-backup",
+    "cinder-lab-scheduler": "cinder-scheduler",
+}
+
+
+def load(path: Path = COMPOSE_FILE) -> dict:
+    """A compose file as YAML (anchors and ``<<`` merges resolved), no interpolation."""
+    return yaml.safe_load(path.read_text())
+
+
+def require_compose() -> str:
+    """Path of Debian's ``docker-compose``; skip without it, fail under CI=true."""
+    found = shutil.which("docker-compose")
+    if found:
+        return found
+    message = "docker-compose is not installed (run .ci/compose-tools.sh)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def compose(*args: str, files: tuple[Path, ...] = (COMPOSE_FILE,)) -> subprocess.CompletedProcess:
+    """Run ``docker-compose -f F... ARGS`` offline: ``config`` needs no engine."""
+    cmd = [require_compose()]
+    for f in files:
+        cmd += ["-f", str(f)]
+    # A stray DEBUGPY in the caller's environment must not change the model under test.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUGPY", "TRACING"))}
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+    )
+
+
+def resolved(files: tuple[Path, ...] = (COMPOSE_FILE,)) -> dict:
+    """The model compose would run: ``docker-compose config`` (interpolated, merged)."""
+    out = compose("config", files=files)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def lab_services(model: dict) -> dict[str, dict]:
+    """The services built from the Dockerfile (the cinder-lab ones), by name."""
+    return {name: svc for name, svc in model["services"].items() if "build" in svc}
+
+
+def mounts(service: dict) -> list[tuple[str, str, bool]]:
+    """``(source, target, read_only)`` of each bind mount, short or long syntax."""
+    found = []
+    for vol in service.get("volumes", []):
+        if isinstance(vol, str):
+            parts = vol.split(":")
+            found.append((parts[0], parts[1], len(parts) > 2 and "ro" in parts[2].split(",")))
+        else:
+            found.append((vol["source"], vol["target"], bool(vol.get("read_only"))))
+    return found
+
+
+def local_path(path: str, service: dict) -> str:
+    """Where a container path of ``service`` is in this checkout: bind mounts, then the image."""
+    for source, target, _ro in mounts(service):
+        if path == target or path.startswith(target.rstrip("/") + "/"):
+            return str((ROOT / source).resolve()) + path[len(target) :]
+    if path.startswith(IMAGE_ROOT + "/"):
+        return str(ROOT / path[len(IMAGE_ROOT) + 1 :])
+    return path
+
+
+def local_argv(service: dict) -> list[str]:
+    """Entrypoint + command of ``service`` with container paths mapped to this checkout."""
+    argv = [*service.get("entrypoint", []), *service["command"]]
+    return [local_path(arg, service) for arg in argv]
+
+
+def config_of(service: dict) -> configparser.ConfigParser:
+    """The cinder.conf-like file a service reads (its mount at CONF_IN_CONTAINER)."""
+    # [DEFAULT] as a plain section: oslo.config does not copy it into the others.
+    parser = configparser.ConfigParser(interpolation=None, default_section="-")
+    parser.read(local_path(CONF_IN_CONTAINER, service))
+    return parser
+
+
+def expected_servers(service: dict) -> set[tuple[str, str]]:
+    """``(binary, server)`` a service will register, from its hostname and config alone."""
+    conf = config_of(service)
+    script = service["command"][0]
+    host = conf.get("DEFAULT", "host", fallback=None) or service["hostname"]
+    if script != "cinder-lab-volume":
+        return {(BINARY_OF[script], host)}
+    servers = set()
+    for backend in (b.strip() for b in conf.get("DEFAULT", "enabled_backends").split(",")):
+        # backend_host, or Kilo's spelling 'host' in the backend section, overrides host.
+        override = conf.get(backend, "backend_host", fallback=None)
+        override = override or conf.get(backend, "host", fallback=None)
+        servers.add(("cinder-volume", f"{override or host}@{backend}"))
+    return servers

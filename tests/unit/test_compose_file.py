@@ -1,0 +1,207 @@
+"""The compose lab checked without a Docker engine: docker-compose, the schema, the lab's rules.
+
+The processes themselves run in tests/integration/test_compose_lab.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+
+from tests import compose
+from tests.compose import COMPOSE_FILE, DEBUG_FILE, ROOT
+
+VENDORED_SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
+# Shipped by Debian's docker-compose package (compose v1's copy of the compose spec).
+DEBIAN_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
+
+VARIANTS = {
+    "base": ((COMPOSE_FILE,), ()),
+    "debug": ((COMPOSE_FILE, DEBUG_FILE), ()),
+    "tracing": ((COMPOSE_FILE,), ("--profile", "tracing")),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_docker_compose_config_accepts_the_files(variant):
+    files, profile = VARIANTS[variant]
+    out = compose.compose(*profile, "config", "-q", files=files)
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_docker_compose_config_rejects_a_broken_copy(tmp_path):
+    # The check above could pass on anything; a typo in a condition must fail it.
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        COMPOSE_FILE.read_text().replace("condition: service_healthy", "condition: healthy", 1)
+    )
+    out = compose.compose("config", "-q", files=(broken,))
+    assert out.returncode != 0
+    assert "condition" in out.stderr
+
+
+def schemas() -> list[tuple[str, dict]]:
+    found = [("compose-spec", json.loads(VENDORED_SCHEMA.read_text()))]
+    compose.require_compose()  # Debian's schema comes with its docker-compose
+    found.append(("debian-docker-compose", json.loads(DEBIAN_SCHEMA.read_text())))
+    return found
+
+
+@pytest.mark.parametrize("path", [COMPOSE_FILE, DEBUG_FILE], ids=["base", "debug"])
+def test_compose_files_match_the_compose_spec_schemas(path):
+    document = compose.load(path)
+    for name, schema in schemas():
+        errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(document)]
+        assert errors == [], (name, errors)
+        # And the schema is not vacuous: an unknown service key is an error.
+        bad = copy.deepcopy(document)
+        next(iter(bad["services"].values()))["hostnmae"] = "typo"
+        assert not jsonschema.Draft7Validator(schema).is_valid(bad), name
+
+
+@pytest.fixture(scope="module")
+def model():
+    return compose.load()
+
+
+@pytest.fixture(scope="module")
+def lab(model):
+    services = compose.lab_services(model)
+    assert set(services) == {"openstack-volume", "kilo-volume", "kilo-backup", "kilo-scheduler"}
+    return services
+
+
+def test_broker_and_database_are_healthchecked_and_not_guest(model):
+    rabbit, maria = model["services"]["rabbitmq"], model["services"]["mariadb"]
+    assert rabbit["image"] == "rabbitmq:3-management"
+    assert rabbit["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+    assert any(p.endswith(":15672:15672") for p in rabbit["ports"])
+    assert rabbit["environment"]["RABBITMQ_DEFAULT_USER"] not in ("", "guest")
+    assert rabbit["environment"]["RABBITMQ_DEFAULT_PASS"] not in ("", "guest")
+    assert "healthcheck.sh" in maria["healthcheck"]["test"] or any(
+        "mariadb-admin" in part for part in maria["healthcheck"]["test"]
+    )
+
+
+def test_every_lab_service_waits_for_healthy_broker_and_database(lab):
+    for name, svc in lab.items():
+        conditions = {dep: spec["condition"] for dep, spec in svc["depends_on"].items()}
+        assert conditions == {"rabbitmq": "service_healthy", "mariadb": "service_healthy"}, name
+
+
+def test_configs_are_mounted_read_only_and_use_the_compose_broker_and_database(model, lab):
+    rabbit = model["services"]["rabbitmq"]["environment"]
+    maria = model["services"]["mariadb"]["environment"]
+    for name, svc in lab.items():
+        etc_mounts = [m for m in compose.mounts(svc) if m[0].startswith("./etc/")]
+        assert etc_mounts and all(ro for _src, _dst, ro in etc_mounts), name
+        assert compose.CONF_IN_CONTAINER in [dst for _src, dst, _ro in etc_mounts], name
+        conf = compose.config_of(svc)
+        broker = urlsplit(conf["DEFAULT"]["transport_url"])
+        assert (broker.scheme, broker.hostname, broker.port) == ("rabbit", "rabbitmq", 5672)
+        assert (broker.username, broker.password) == (
+            rabbit["RABBITMQ_DEFAULT_USER"],
+            rabbit["RABBITMQ_DEFAULT_PASS"],
+        )
+        database = urlsplit(conf["database"]["connection"])
+        assert (database.scheme, database.hostname, database.path) == (
+            "mysql+pymysql",
+            "mariadb",
+            "/" + maria["MARIADB_DATABASE"],
+        )
+        assert (database.username, database.password) == (
+            maria["MARIADB_USER"],
+            maria["MARIADB_PASSWORD"],
+        )
+        # The hostname decides the queue names: no config may pin [DEFAULT] host.
+        assert "host" not in conf["DEFAULT"], name
+
+
+def test_hostnames_yield_the_notes_queues_and_rows(lab):
+    servers = set().union(*(compose.expected_servers(svc) for svc in lab.values()))
+    assert servers == compose.NOTE_ROWS
+    assert {f"{binary}.{host}" for binary, host in servers} == compose.NOTE_SERVER_QUEUES
+    assert {svc["hostname"] for svc in lab.values()} == {"maqi-openstack.novalocal", "maqi-kilo"}
+
+
+def test_debug_ports_are_unique_and_published(lab):
+    ports = {}
+    for name, svc in lab.items():
+        port = svc["environment"]["DEBUGPY_PORT"]
+        assert f"127.0.0.1:{port}:{port}" in svc["ports"], name
+        ports[name] = port
+    assert len(set(ports.values())) == len(ports), ports
+    debug = compose.load(DEBUG_FILE)["services"]
+    assert set(debug) == set(lab)
+    assert all(svc["environment"]["DEBUGPY"] == "1" for svc in debug.values())
+
+
+def test_jaeger_is_optional_and_receives_otlp(model, lab):
+    jaeger = model["services"]["jaeger"]
+    assert jaeger["profiles"] == ["tracing"]
+    assert {"127.0.0.1:4317:4317", "127.0.0.1:4318:4318"} <= set(jaeger["ports"])
+    for svc in lab.values():
+        conf = compose.config_of(svc)
+        assert conf["oslo_messaging_tracing"]["otel_exporter_otlp_endpoint"] == (
+            "http://jaeger:4318"
+        )
+        assert "OS_OSLO_MESSAGING_TRACING__TRACING_ENABLED" in svc["environment"]
+
+
+def test_dockerfile_matches_the_compose_file_and_the_checkout(lab):
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^WORKDIR /app$", text, re.M)
+    for line in re.findall(r"^COPY (.+)$", text, re.M):
+        *sources, _dest = line.split()
+        for source in sources:
+            if "*" not in source:
+                assert (ROOT / source).exists(), source
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", text, re.M).group(1))
+    assert all(svc["entrypoint"] == entrypoint for svc in lab.values())
+    assert Path(compose.local_path(entrypoint[0], {})).stat().st_mode & 0o111
+    # The image installs the 'debug' extra, and that extra brings debugpy.
+    assert '".[debug]"' in text
+    assert re.search(r'^debug = \[.*"debugpy', (ROOT / "pyproject.toml").read_text(), re.M)
+
+
+def test_entrypoint_runs_the_command_as_given_unless_debugpy_is_asked(tmp_path):
+    entrypoint = str(ROOT / "etc" / "compose" / "entrypoint.sh")
+    out = subprocess.run(
+        [entrypoint, "sh", "-c", 'echo "$0 $1"', "plain", "run"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DEBUGPY": "0"},
+    )
+    assert (out.returncode, out.stdout) == (0, "plain run\n")
+    out = subprocess.run(
+        [entrypoint, "no-such-command"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DEBUGPY": "1"},
+    )
+    assert out.returncode == 2
+    assert out.stderr == "entrypoint: no command 'no-such-command'\n"
+
+
+def test_vscode_attach_entries_match_the_debug_ports(lab):
+    launch = json.loads((ROOT / ".vscode" / "launch.json").read_text())
+    attach = [c for c in launch["configurations"] if c["request"] == "attach"]
+    ports = {int(svc["environment"]["DEBUGPY_PORT"]) for svc in lab.values()}
+    assert sorted(c["connect"]["port"] for c in attach) == sorted(ports)
+    for entry in attach:
+        assert entry["pathMappings"] == [
+            {"localRoot": "${workspaceFolder}", "remoteRoot": compose.IMAGE_ROOT}
+        ]
+        # cinder-lab-volume forks a child per backend; debugpy follows them.
+        assert entry["subProcess"] is True
+    (everything,) = launch["compounds"]
+    assert sorted(everything["configurations"]) == sorted(c["name"] for c in attach)
+    (single,) = [c for c in launch["configurations"] if c["request"] == "launch"]
+    assert single["module"] == "cinder_lab.cmd.demo"
