@@ -37,6 +37,10 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     global TRANSPORT
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
+    if is_in_process(conf):
+        from cinder_lab import memory_broker
+
+        memory_broker.install()
     try:
         TRANSPORT = messaging.get_rpc_transport(conf)
     except messaging.InvalidTransportURL as e:

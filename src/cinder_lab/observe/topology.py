@@ -267,6 +267,10 @@ def from_management(api: ManagementAPI) -> Topology:
             Consumer(c["queue"]["name"], c.get("consumer_tag", ""), conn, process, pid)
         )
     topo.consumers.sort(key=lambda c: (c.queue, c.pid or 0, c.tag))
+    # Consumer events reach the management API at once; a queue's own counter only
+    # with its next statistics emission (every few seconds): count the consumers.
+    for q in topo.queues:
+        q.consumers = len(topo.consumers_of(q.name))
     return topo
 
 

@@ -29,6 +29,10 @@ class MemoryView:
         consumers = memory_broker.consumers()
         return {q: (n, consumers.get(q, 0)) for q, n in memory_broker.queues().items()}
 
+    def queue_names(self) -> set[str]:
+        """The queues that exist."""
+        return set(memory_broker.queues())
+
     def bindings(self) -> list[tuple[str, str, str]]:
         """(exchange, routing key, queue)."""
         return memory_broker.bindings()
@@ -59,11 +63,33 @@ class RabbitView:
             self._api = ManagementAPI.from_conf(cfg.CONF)
         return self._api
 
+    def queue_names(self) -> set[str]:
+        """The queues that exist, asked without touching them (a declare renews x-expires)."""
+        return {q["name"] for q in self.api.queues()}
+
     def queues(self) -> dict[str, tuple[int, int]]:
-        """Queue -> (messages, consumers); counts may lag a few seconds behind the broker."""
-        return {
-            q["name"]: (q.get("messages") or 0, q.get("consumers") or 0) for q in self.api.queues()
-        }
+        """Queue -> (messages, consumers), asked of each queue itself.
+
+        The management API lists the queues, but its counts lag a statistics
+        interval behind; a passive queue.declare answers with the live counts.
+        """
+        names = [q["name"] for q in self.api.queues()]
+        counts: dict[str, tuple[int, int]] = {}
+        conn = trace.amqp_connection(cfg.CONF)()
+        try:
+            for name in names:
+                channel = conn.channel()
+                try:
+                    _name, messages, consumers = channel.queue_declare(name, passive=True)
+                    counts[name] = (messages, consumers)
+                except Exception:  # gone since it was listed
+                    pass
+                finally:
+                    with contextlib.suppress(Exception):
+                        channel.close()
+        finally:
+            conn.release()
+        return counts
 
     def bindings(self) -> list[tuple[str, str, str]]:
         """(exchange, routing key, queue), default-exchange bindings left out."""
