@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONF   ?= etc/cinder-lab/cinder-lab.conf
 
-.PHONY: demo test lint format bench services clean
+.PHONY: demo test lint format bench bench-backup services clean
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,21 @@ format: $(BIN)/cinder-lab
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-## make bench: benchmarks against the local RabbitMQ (figures go in the README)
-bench: $(BIN)/cinder-lab
+## make bench: benchmarks against the local RabbitMQ (figures in benchmarks/results/)
+bench: $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/bench_backup.py
+	$(BIN)/python benchmarks/bench_casts.py
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_demo.py
+
+## make bench-backup: only issue 2's two ratios (about a minute)
+bench-backup: $(BIN)/cinder-lab
+	$(BIN)/python benchmarks/bench_backup.py
+
+# matplotlib, for the start-up plot
+$(VENV)/.bench-deps: $(BIN)/cinder-lab
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -64,3 +64,44 @@ def test_bench_backup_bad_count_is_one_line():
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].endswith("--casts must be at least 1")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.broker
+def test_bench_casts_tiny_run(tmp_path):
+    require_broker()
+    out = tmp_path / "bench_casts.json"
+    tiny = ["--casts", "20", "--rounds", "1", "--warmup", "4", "--cast-block", "5"]
+    proc = run_bench("bench_casts.py", *tiny, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+    casts = json.loads(out.read_text())["casts"]
+    senders = {"rpcapi", "bare", "kombu confirm", "kombu no-confirm"}
+    assert set(casts["casts_per_s"]) == senders
+    assert all(rate > 0 for rate in casts["casts_per_s"].values())
+    assert set(casts["ratios"]) == {
+        "rpcapi / bare",
+        "rpcapi / kombu confirm",
+        "bare / kombu confirm",
+        "rpcapi / kombu no-confirm",
+    }
+    assert len(casts["per_round"]) == 1
+
+
+@pytest.mark.broker
+def test_bench_startup_tiny_run(tmp_path):
+    require_broker()
+    out, png = tmp_path / "bench_startup.json", tmp_path / "startup.png"
+    tiny = ["--backends", "1,2", "--repeats", "1", "--json", str(out), "--plot", str(png)]
+    proc = run_bench("bench_startup.py", *tiny)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+    rows = json.loads(out.read_text())["startup"]
+    assert [(r["backends"], r["processes"]) for r in rows] == [(1, 2), (2, 3)]
+    for r in rows:
+        assert 0 < r["rows_up_s"] and 0 < r["consuming_s"]
+        assert 0 < r["peak_pss_mib"] <= r["peak_rss_mib"]
+    assert rows[0]["rows_up_s_ratio"] == 1.0
+    # The plot is optional (matplotlib is in the 'bench' extra), the line saying so is not.
+    assert ("wrote " + str(png)) in proc.stdout or "no plot" in proc.stdout
