@@ -25,6 +25,8 @@ from cinder_lab import exception
 
 BROKER = "127.0.0.1:5672"
 RESULTS = Path(__file__).resolve().parent / "results"
+# Other work on the machine when the run began (a shared 2-core box is rarely idle).
+LOAD_AT_START = os.getloadavg()[0]
 
 
 class BenchError(Exception):
@@ -135,7 +137,7 @@ def machine() -> dict:
         "oslo.messaging": _version("oslo.messaging"),
         "kombu": _version("kombu"),
         "rabbitmq": rabbit,
-        # Other work on the machine during the run (a shared 2-core box is rarely idle).
+        "loadavg_1min_at_start": round(LOAD_AT_START, 2),
         "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
     }
 
