@@ -35,6 +35,7 @@ bench: $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/bench_casts.py
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/summary.py
 
 ## make bench-backup: only issue 2's two ratios (about a minute)
 bench-backup: $(BIN)/cinder-lab

@@ -364,6 +364,8 @@ def report(results: dict) -> str:
                     ],
                 ],
             ),
+            "ratio: median of the per-round ratios (both clients take turns within each\n"
+            "round); the casts/s are medians of their own, so they need not divide to it.",
             benchlib.table(
                 f"2. backup-create end to end ({e2e['backups']} requests) vs bare call "
                 f"({e2e['calls']} round trips)",

@@ -105,3 +105,12 @@ def test_bench_startup_tiny_run(tmp_path):
     assert rows[0]["rows_up_s_ratio"] == 1.0
     # The plot is optional (matplotlib is in the 'bench' extra), the line saying so is not.
     assert ("wrote " + str(png)) in proc.stdout or "no plot" in proc.stdout
+
+
+def test_summary_reads_the_committed_results():
+    proc = run_bench("summary.py", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    # One machine line per benchmark, none missing: the results in the repository are complete.
+    assert sum(line.startswith("<!-- bench_") for line in lines) == 4, proc.stdout
+    assert "| backends |" in proc.stdout and "`make demo`" in proc.stdout
