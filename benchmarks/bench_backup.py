@@ -52,8 +52,8 @@ GOAL = 0.95
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--casts", type=int, default=2000, help="casts per client per round")
-    p.add_argument("--rounds", type=int, default=9, help="timed rounds (median is reported)")
+    p.add_argument("--casts", type=int, default=1000, help="casts per client per round")
+    p.add_argument("--rounds", type=int, default=15, help="timed rounds (median is reported)")
     p.add_argument("--warmup", type=int, default=300, help="untimed casts per client first")
     p.add_argument("--cast-block", type=int, default=50, help="casts per alternating block")
     p.add_argument("--backups", type=int, default=300, help="timed backup-create requests")

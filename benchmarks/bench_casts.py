@@ -45,8 +45,8 @@ SENDERS = ("rpcapi", "bare", "kombu confirm", "kombu no-confirm")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--casts", type=int, default=2000, help="casts per sender per round")
-    p.add_argument("--rounds", type=int, default=7, help="timed rounds (median is reported)")
+    p.add_argument("--casts", type=int, default=1000, help="casts per sender per round")
+    p.add_argument("--rounds", type=int, default=11, help="timed rounds (median is reported)")
     p.add_argument("--warmup", type=int, default=200, help="untimed casts per sender first")
     p.add_argument("--cast-block", type=int, default=50, help="casts per alternating block")
     p.add_argument(
