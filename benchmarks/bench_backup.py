@@ -408,6 +408,7 @@ def run(argv: list[str] | None = None) -> int:
     results = {
         "benchmark": "bench_backup",
         "machine": benchlib.machine(),
+        "vhost": benchlib.vhost_name(url),
         "create_backup_casts": casts,
         "backup_create_e2e": e2e,
     }

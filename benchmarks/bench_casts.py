@@ -185,7 +185,12 @@ def run(argv: list[str] | None = None) -> int:
         finally:
             rpc.cleanup()
             db.dispose_engine()
-    results = {"benchmark": "bench_casts", "machine": benchlib.machine(), "casts": casts}
+    results = {
+        "benchmark": "bench_casts",
+        "machine": benchlib.machine(),
+        "vhost": benchlib.vhost_name(url),
+        "casts": casts,
+    }
     print(report(results))
     print(f"\nwrote {benchlib.write_json(args.json, results)}")
     return 0

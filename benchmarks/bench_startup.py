@@ -411,6 +411,7 @@ def run(argv: list[str] | None = None) -> int:
     results = {
         "benchmark": "bench_startup",
         "machine": benchlib.machine(),
+        "vhost": benchlib.vhost_name(url),
         "repeats": args.repeats,
         "startup": rows,
     }

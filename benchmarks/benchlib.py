@@ -68,6 +68,11 @@ def vhost(prefix: str = "cinder-lab-bench") -> Iterator[str]:
         rabbitmqctl("delete_vhost", name)
 
 
+def vhost_name(url: str) -> str:
+    """The vhost of a transport URL made by ``vhost()`` (deleted by the time results print)."""
+    return url.rsplit("/", 1)[1]
+
+
 def write_conf(
     path: Path,
     transport_url: str,

@@ -35,7 +35,6 @@ def run_bench(script: str, *args: str, timeout: float = 180) -> subprocess.Compl
 @pytest.mark.broker
 def test_bench_backup_tiny_run(tmp_path):
     require_broker()
-    before = bench_vhosts()
     out = tmp_path / "bench_backup.json"
     tiny = ["--casts", "20", "--rounds", "2", "--warmup", "4", "--cast-block", "5"]
     tiny += ["--backups", "3", "--calls", "3", "--block", "2", "--json", str(out)]
@@ -56,7 +55,8 @@ def test_bench_backup_tiny_run(tmp_path):
     for key in ("backup_create_ms", "bare_call_ms"):
         assert 0 < e2e[key]["p50"] <= e2e[key]["p99"]
     # The run's own vhost is gone again.
-    assert bench_vhosts() <= before
+    assert data["vhost"].startswith("cinder-lab-bench-")
+    assert data["vhost"] not in bench_vhosts()
 
 
 def test_bench_backup_bad_count_is_one_line():
@@ -75,7 +75,9 @@ def test_bench_casts_tiny_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
-    casts = json.loads(out.read_text())["casts"]
+    data = json.loads(out.read_text())
+    assert data["vhost"] not in bench_vhosts()
+    casts = data["casts"]
     senders = {"rpcapi", "bare", "kombu confirm", "kombu no-confirm"}
     assert set(casts["casts_per_s"]) == senders
     assert all(rate > 0 for rate in casts["casts_per_s"].values())
@@ -97,7 +99,9 @@ def test_bench_startup_tiny_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
-    rows = json.loads(out.read_text())["startup"]
+    data = json.loads(out.read_text())
+    assert data["vhost"] not in bench_vhosts()
+    rows = data["startup"]
     assert [(r["backends"], r["processes"]) for r in rows] == [(1, 2), (2, 3)]
     for r in rows:
         assert 0 < r["rows_up_s"] and 0 < r["consuming_s"]
