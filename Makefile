@@ -29,9 +29,23 @@ format: $(BIN)/cinder-lab
 	$(BIN)/ruff format src tests $(wildcard benchmarks)
 	$(BIN)/ruff check --fix src tests $(wildcard benchmarks)
 
-## make bench: benchmarks against the local RabbitMQ (figures go in the README)
-bench: $(BIN)/cinder-lab
+## make bench: benchmarks against the local RabbitMQ (figures in benchmarks/results/)
+bench: $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/bench_backup.py
+	$(BIN)/python benchmarks/bench_casts.py
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/summary.py
+
+## make bench-backup: only issue 2's two ratios (about a minute)
+.PHONY: bench-backup
+bench-backup: $(BIN)/cinder-lab
+	$(BIN)/python benchmarks/bench_backup.py
+
+# matplotlib, for the start-up plot
+$(VENV)/.bench-deps: $(BIN)/cinder-lab
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
 
 ## The compose lab (docker-compose.yml, docs/compose.md). COMPOSE=docker-compose for v1.
 COMPOSE ?= docker compose

@@ -1,0 +1,93 @@
+"""Print the figures of benchmarks/results/*.json as Markdown, ready for the README.
+
+Lab-only. Run after ``make bench``: ``python benchmarks/summary.py``. A result
+file that is missing is skipped with a note, so a partial run still prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import benchlib
+
+
+def load(name: str) -> dict | None:
+    path = benchlib.RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine_line(m: dict) -> str:
+    return (
+        f"{m['cpus']} cores ({m['cpu_model']}), Python {m['python']}, "
+        f"oslo.messaging {m['oslo.messaging']}, RabbitMQ {m['rabbitmq']}; "
+        f"load average {m.get('loadavg_1min_at_start', '?')} at start"
+    )
+
+
+def backup(d: dict) -> list[str]:
+    c, e = d["create_backup_casts"], d["backup_create_e2e"]
+    return [
+        f"- `create_backup` casts: `backup/rpcapi.py` {c['rpcapi_casts_per_s']:.0f}/s vs bare "
+        f"`RPCClient` {c['bare_casts_per_s']:.0f}/s, ratio **{c['ratio']:.2f}** "
+        f"(goal 0.95; rounds {c['ratio_min']:.2f}-{c['ratio_max']:.2f}).",
+        f"- `backup-create` to `available`: p50 **{e['backup_create_ms']['p50']:.1f} ms**, "
+        f"p99 {e['backup_create_ms']['p99']:.1f} ms vs a bare `call` p50 "
+        f"{e['bare_call_ms']['p50']:.1f} ms, p99 {e['bare_call_ms']['p99']:.1f} ms "
+        f"(**{e['ratio_p50']:.1f}x** / {e['ratio_p99']:.1f}x); "
+        f"`API().create` itself returns after {e['api_returns_ms']['p50']:.1f} ms (p50).",
+    ]
+
+
+def casts(d: dict) -> list[str]:
+    r, c = d["casts"]["casts_per_s"], d["casts"]["ratios"]
+    return [
+        f"- Cast throughput: rpcapi {r['rpcapi']:.0f}/s, bare client {r['bare']:.0f}/s, "
+        f"raw kombu with publisher confirms {r['kombu confirm']:.0f}/s, without "
+        f"{r['kombu no-confirm']:.0f}/s: rpcapi/bare **{c['rpcapi / bare']:.2f}**, "
+        f"rpcapi/kombu-confirm {c['rpcapi / kombu confirm']:.2f}, "
+        f"rpcapi/kombu-no-confirm {c['rpcapi / kombu no-confirm']:.2f}.",
+    ]
+
+
+def startup(d: dict) -> list[str]:
+    lines = [
+        "| backends | processes | every row up (s) | ratio | CPU (s) | PSS (MiB) | RSS sum (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in d["startup"]:
+        lines.append(
+            f"| {r['backends']} | {r['processes']} | {r['rows_up_s']:.2f} "
+            f"({r['rows_up_s_min']:.1f}-{r['rows_up_s_max']:.1f}) | {r['rows_up_s_ratio']:.1f}x "
+            f"| {r['cpu_s']:.1f} | {r['peak_pss_mib']:.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    return lines
+
+
+def demo(d: dict) -> list[str]:
+    return [
+        f"- `make demo`: {d['demo_wall_s']:.1f} s wall, {d['demo_cpu_s']:.1f} s CPU "
+        f"({d['ratio_wall']:.1f}x the {d['imports_wall_s']:.1f} s of only importing it).",
+    ]
+
+
+def main() -> int:
+    out: list[str] = []
+    for name, render in (
+        ("bench_backup", backup),
+        ("bench_casts", casts),
+        ("bench_startup", startup),
+        ("bench_demo", demo),
+    ):
+        data = load(name)
+        if data is None:
+            out.append(f"<!-- no benchmarks/results/{name}.json: run make bench -->")
+            continue
+        out.append(f"<!-- {name}: {machine_line(data['machine'])} -->")
+        out.extend(render(data))
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
