@@ -277,10 +277,16 @@ def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
     def old_queue_dead():
         topo = topology_json(bad)
         q = {q["name"]: q for q in topo["queues"]}.get("cinder-volume.maqi-kilo@ceph")
-        seen[:] = [q, [c for c in topo["consumers"] if c["queue"] == "cinder-volume.maqi-kilo@ceph"]]
+        seen[:] = [
+            q,
+            [c for c in topo["consumers"] if c["queue"] == "cinder-volume.maqi-kilo@ceph"],
+        ]
         return q if q and q["consumers"] == 0 else None
 
-    q = wait_until(old_queue_dead, timeout=45, what=f"the old queue without consumer: {seen}")
+    try:
+        q = wait_until(old_queue_dead, timeout=45, what="the old queue without consumer")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last seen: {seen}") from None
     assert (q["service"]["host"], q["service"]["state"]) == ("maqi-kilo@ceph", "down")
     out = run_cli(bad, "topology")
     assert "!! DEAD END: cinder-volume.maqi-kilo@ceph: nobody consumes it" in out.stdout

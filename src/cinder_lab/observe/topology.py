@@ -203,6 +203,9 @@ def service_rows() -> dict[tuple[str, str], ServiceInfo]:
     return rows
 
 
+UNKNOWN = "?"  # a consumer's connection the management API has not reported yet
+
+
 def attach_services(topo: Topology, rows: dict[tuple[str, str], ServiceInfo]) -> Topology:
     """Name the service behind every queue and consumer.
 
@@ -219,12 +222,13 @@ def attach_services(topo: Topology, rows: dict[tuple[str, str], ServiceInfo]) ->
     for c in topo.consumers:
         kind, topic, server = parse_queue(c.queue)
         key = service_key(topic, server)
-        if kind == "server" and key in rows:
+        # A consumer the API lists before its channel details names no connection yet.
+        if kind == "server" and key in rows and c.connection != UNKNOWN:
             by_connection[c.connection] = rows[key]  # type: ignore[index]
     by_pid: dict[int, set[int]] = {}
     services_by_id: dict[int, ServiceInfo] = {}
     for c in topo.consumers:
-        c.service = by_connection.get(c.connection)
+        c.service = by_connection.get(c.connection) if c.connection != UNKNOWN else None
         if c.service is not None and c.pid is not None:
             by_pid.setdefault(c.pid, set()).add(c.service.id)
             services_by_id[c.service.id] = c.service
@@ -261,7 +265,7 @@ def from_management(api: ManagementAPI) -> Topology:
     )
     for c in api.consumers():
         details = c.get("channel_details") or {}
-        conn = details.get("connection_name", "?")
+        conn = details.get("connection_name") or UNKNOWN
         process, pid = parse_connection_name(conns.get(conn))
         topo.consumers.append(
             Consumer(c["queue"]["name"], c.get("consumer_tag", ""), conn, process, pid)
