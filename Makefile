@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONF   ?= etc/cinder-lab/cinder-lab.conf
+# Most tests wait on the broker, not the CPU: three workers fit two cores.
+TEST_WORKERS ?= 3
 
 .PHONY: demo test lint format bench services clean up up-debug up-tracing down logs compose-config
 
@@ -20,7 +22,7 @@ demo: $(BIN)/cinder-lab
 test: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
