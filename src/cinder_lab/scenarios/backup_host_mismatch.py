@@ -62,7 +62,12 @@ class BackupHostMismatch:
         )
 
         s.step("4. What stays behind")
-        s.wait_for(lambda: not s.is_up("cinder-backup", "maqi-kilo"), "old rows down")
+        old_rows = [
+            ("cinder-backup", "maqi-kilo"),
+            ("cinder-scheduler", "maqi-kilo"),
+            ("cinder-volume", "maqi-kilo@ceph"),
+        ]
+        s.wait_for(lambda: not any(s.is_up(*row) for row in old_rows), "old rows down")
         s.service_table()
         s.check(not s.is_up("cinder-volume", "maqi-kilo@ceph"), "maqi-kilo@ceph stays, down")
         s.check(
