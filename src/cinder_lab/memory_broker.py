@@ -77,7 +77,8 @@ class Delivered:
     envelope: dict = field(repr=False)
 
 
-def _decode(body: object) -> dict:
+def decode_envelope(body: object) -> dict:
+    """A JSON message body as a dict; anything else is kept as ``{"raw": ...}``."""
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     try:
@@ -107,7 +108,7 @@ def install() -> None:
             exchange=exchange or "",
             routing_key=routing_key,
             queues=[q for q in queues if q],
-            envelope=_decode(message.get("body")),
+            envelope=decode_envelope(message.get("body")),
         )
         for listener in list(_LISTENERS):
             listener(event)
@@ -130,7 +131,7 @@ def install() -> None:
         if _DELIVERY_LISTENERS:
             props = message.get("properties", {})
             body = self.decode_body(message.get("body"), props.get("body_encoding"))
-            event = Delivered(queue=queue, channel=id(self), envelope=_decode(body))
+            event = Delivered(queue=queue, channel=id(self), envelope=decode_envelope(body))
             for listener in list(_DELIVERY_LISTENERS):
                 listener(event)
         return message

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from cinder_lab import rpc, service
+from cinder_lab import service
 from cinder_lab.backup.manager import BackupManager
 from cinder_lab.cmd import common
-from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 
 
@@ -22,16 +21,7 @@ def make_backup_service() -> service.Service:
 
 def main(argv: list[str] | None = None) -> int:
     """``cinder-lab-backup --config-file F``."""
-
-    def body() -> int:
-        config.parse_args(sys.argv[1:] if argv is None else argv)
-        common.setup_logging()
-        config.check_name(CONF.host, "[DEFAULT] host")
-        rpc.check_broker(CONF)
-        service.serve(make_backup_service)
-        return 0
-
-    return common.run("cinder-lab-backup", body)
+    return common.service_main("cinder-lab-backup", make_backup_service, argv)
 
 
 if __name__ == "__main__":

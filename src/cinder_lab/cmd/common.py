@@ -55,3 +55,22 @@ def run(prog: str, body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
     return 1
+
+
+def service_main(prog: str, make_service: Callable[[], object], argv: list[str] | None) -> int:
+    """Parse config, check host and broker, then serve one service until SIGTERM/SIGINT.
+
+    What cinder-backup and cinder-scheduler's starter scripts share.
+    """
+    from cinder_lab import rpc, service
+    from cinder_lab.common import config
+
+    def body() -> int:
+        config.parse_args(sys.argv[1:] if argv is None else argv)
+        setup_logging()
+        config.check_name(CONF.host, "[DEFAULT] host")
+        rpc.check_broker(CONF)
+        service.serve(make_service)  # type: ignore[arg-type]
+        return 0
+
+    return run(prog, body)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from cinder_lab import rpc, service
+from cinder_lab import service
 from cinder_lab.cmd import common
-from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.scheduler.manager import SchedulerManager
 
@@ -20,16 +19,7 @@ def make_scheduler_service() -> service.Service:
 
 def main(argv: list[str] | None = None) -> int:
     """``cinder-lab-scheduler --config-file F``."""
-
-    def body() -> int:
-        config.parse_args(sys.argv[1:] if argv is None else argv)
-        common.setup_logging()
-        config.check_name(CONF.host, "[DEFAULT] host")
-        rpc.check_broker(CONF)
-        service.serve(make_scheduler_service)
-        return 0
-
-    return common.run("cinder-lab-scheduler", body)
+    return common.service_main("cinder-lab-scheduler", make_scheduler_service, argv)
 
 
 if __name__ == "__main__":

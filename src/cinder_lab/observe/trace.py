@@ -95,15 +95,8 @@ def classify(exchange: str, msg: dict) -> str:
     return "call" if "_reply_q" in msg else "cast"
 
 
-def decode_body(body: object) -> dict:
-    """JSON body -> dict; anything else is kept as ``{"raw": ...}``."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        value = json.loads(body) if isinstance(body, str) else body
-    except ValueError:
-        return {"raw": body}
-    return value if isinstance(value, dict) else {"raw": value}
+# The envelope decoding is the in-process broker's: one decoder for both views.
+decode_body = memory_broker.decode_envelope
 
 
 def make_event(raw: Raw) -> TraceEvent:
