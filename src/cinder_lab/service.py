@@ -57,6 +57,7 @@ class Service:
                 }
             )
         self.service_id = row.id
+        self.manager.service_id = row.id
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""

@@ -66,6 +66,13 @@ global_opts = [
         "gives up with an error (the lab bounds what oslo.messaging would retry "
         "forever).",
     ),
+    cfg.DictOpt(
+        "fake_work_seconds",
+        default={},
+        help="Lab only: RPC methods of this process that pretend to work for N "
+        "seconds before they finish, e.g. 'create_backup:5,create_volume:5', so a "
+        "learner (or a test) can kill the service in the middle of a request.",
+    ),
 ]
 
 database_opts = [
