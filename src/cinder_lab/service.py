@@ -123,21 +123,23 @@ class Service:
         self._stop.set()
 
 
-def _wait_for_signal() -> int:
-    """Block until SIGTERM or SIGINT; return the signal number."""
-    got: list[int] = []
+def _catch_signals() -> threading.Event:
+    """Turn SIGTERM and SIGINT into an event; installed before start-up so none is missed."""
     stop = threading.Event()
 
-    def handler(signum: int, _frame: object) -> None:
-        got.append(signum)
+    def handler(_signum: int, _frame: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Block until SIGTERM or SIGINT arrived (maybe already during start-up)."""
     while not stop.wait(0.5):
         pass
     _ignore_signals()
-    return got[0]
 
 
 def _ignore_signals() -> None:
@@ -153,10 +155,11 @@ def serve(make_service: Callable[[], Service]) -> None:
     ServiceLauncher as Cinder uses it.
     """
     rpc.init(CONF)
+    stop = _catch_signals()
     service = make_service()
     try:
         service.start()
-        _wait_for_signal()
+        _wait_for_signal(stop)
     finally:
         service.stop()
         rpc.cleanup()
