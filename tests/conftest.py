@@ -12,6 +12,7 @@ from cinder_lab import memory_broker, rpc
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from tests.broker import Vhost, require_broker
+from tests.mariadb import mariadb  # noqa: F401 - a fixture for every test
 
 
 def write_conf(path: Path, text: str) -> Path:

@@ -105,7 +105,7 @@ class Service:
             try:
                 self.manager.periodic_tasks(context.get_admin_context())
             except Exception as e:
-                LOG.warning("%s: periodic task failed: %s", self, e)
+                LOG.warning("%s: periodic task failed: %s", self, str(e).splitlines()[0])
 
     def stop(self) -> None:
         """Stop consuming, finish the running request, stop the heartbeat."""
