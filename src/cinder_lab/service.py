@@ -154,8 +154,8 @@ def serve(make_service: Callable[[], Service]) -> None:
     The transport is created here, after any fork; mirrors oslo.service's
     ServiceLauncher as Cinder uses it.
     """
-    rpc.init(CONF)
     stop = _catch_signals()
+    rpc.init(CONF)
     service = make_service()
     try:
         service.start()
