@@ -110,10 +110,11 @@ class Service:
     def stop(self) -> None:
         """Stop consuming, finish the running request, stop the heartbeat."""
         self._stop.set()
-        if self.rpcserver is not None:
-            self.rpcserver.stop()
-            self.rpcserver.wait()
-            self.rpcserver = None
+        if self.rpcserver is None:
+            return  # never started (e.g. the database was unreachable): nothing to say
+        self.rpcserver.stop()
+        self.rpcserver.wait()
+        self.rpcserver = None
         for t in self._threads:
             t.join(timeout=5)
         LOG.info("stopped %s on host %s", self.binary, self.host)

@@ -144,6 +144,25 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
         raise exception.ConfigError(reason=f"cannot parse {e.config_file}: {e.msg}") from None
     except cfg.Error as e:
         raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
+    except UnicodeDecodeError as e:
+        raise exception.ConfigError(
+            reason=f"cannot parse a config file: not UTF-8 text (byte {e.start})"
+        ) from None
+    check_values(CONF)
+
+
+def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
+    """Read every registered option now: oslo.config only checks a value when it is read,
+    which would turn ``report_interval = often`` into a traceback in a running service."""
+    for name in list(group):
+        try:
+            value = group[name]
+        except cfg.Error as e:
+            raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
+        except (ValueError, TypeError) as e:
+            raise exception.ConfigError(reason=f"bad value for {name}: {e}") from None
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            check_values(value)
 
 
 def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
@@ -157,6 +176,7 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
             f"but has no [{backend}] section"
         )
     CONF.register_opts(backend_opts, group=backend)
+    check_values(CONF[backend])
     return CONF[backend]
 
 
