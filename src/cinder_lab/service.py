@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable
 
 import oslo_messaging as messaging
+from sqlalchemy.exc import SQLAlchemyError
 
-from cinder_lab import context, exception, rpc
+from cinder_lab import context, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
@@ -191,7 +192,13 @@ class ProcessLauncher:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 serve(make_service)
             except exception.CinderLabException as e:
-                print(f"ERROR: {name}: {e}", file=sys.stderr)
+                print(f"ERROR: {name}: {utils.mask_url(str(e))}", file=sys.stderr)
+                code = 1
+            except SQLAlchemyError as e:
+                # A database that refuses us is bad input, not a crash: one masked line.
+                url = utils.mask_url(CONF.database.connection)
+                first = (str(e.orig or e).splitlines() or [""])[0]
+                print(f"ERROR: {name}: database {url}: {utils.mask_url(first)}", file=sys.stderr)
                 code = 1
             except Exception as e:
                 LOG.exception("%s crashed", name)
@@ -220,7 +227,8 @@ class ProcessLauncher:
                 continue
             name = self.children.pop(pid, "?")
             if os.waitstatus_to_exitcode(status) != 0:
-                LOG.error("child %s (pid %d) exited: %d", name, pid, status)
+                # The child printed why; one line per failure is enough.
+                LOG.debug("child %s (pid %d) exited: %d", name, pid, status)
                 code = 1
                 break
         _ignore_signals()
