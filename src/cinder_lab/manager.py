@@ -1,4 +1,4 @@
-"""Base class of the three managers; mirrors cinder/manager.py.
+"""Base class of the three managers; mirrors cinder/manager.py (Manager, CleanableManager).
 
 A manager is the RPC endpoint: every public method is a method a client may
 cast or call by name.
@@ -6,13 +6,42 @@ cast or call by name.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from cinder_lab import context
+from cinder_lab import context, exception
+from cinder_lab.common.config import CONF
+from cinder_lab.db import api as db
+from cinder_lab.db import models
+
+LOG = logging.getLogger(__name__)
+
+
+def fake_work_seconds() -> dict[str, float]:
+    """``[DEFAULT] fake_work_seconds`` as numbers, or ConfigError (lab only)."""
+    delays = {}
+    for method, value in (CONF.fake_work_seconds or {}).items():
+        try:
+            delays[method] = float(value)
+        except ValueError:
+            delays[method] = -1.0
+        if not 0 <= delays[method] <= 3600:
+            raise exception.ConfigError(
+                reason=f"fake_work_seconds: {method}:{value} is not a number of seconds (0-3600)"
+            )
+    return delays
+
+
+def short_reason(text: str) -> str:
+    """A status reason that fits the 255-character column."""
+    return text[:255]
 
 
 class Manager:
-    """Holds the host this manager serves and its periodic work."""
+    """Holds the host this manager serves, its periodic work and its cleanup at start."""
 
     RPC_API_VERSION = "1.0"
 
@@ -20,12 +49,62 @@ class Manager:
         self.host = host
         # Which RPC methods this instance ran: shows who served what in one-process scenarios.
         self.handled: Counter[str] = Counter()
+        # The services row of this process; Service.start() sets it before init_host.
+        self.service_id: int | None = None
+        self._fake_work = fake_work_seconds()
 
     def init_host(self) -> None:
-        """Runs before the RPC server starts."""
+        """Runs before the RPC server starts: clean up what a killed run left half done.
+
+        Mirrors cinder.manager.CleanableManager.init_host: every ``workers`` row of
+        this service is a request the last run acked but never finished. The RPC
+        server acks before it runs a method (at-most-once), so nobody else will.
+        """
+        if self.service_id is None:
+            return
+        ctxt = context.get_admin_context()
+        for worker in db.worker_get_all(self.service_id):
+            LOG.warning(
+                "%s %s was interrupted when %s stopped: cleaning up",
+                worker.resource_type,
+                worker.resource_id,
+                self.host,
+            )
+            self._do_cleanup(ctxt, worker)
+            db.worker_delete(worker.id)
+
+    def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
+        """Put one interrupted resource in a clear state; each manager knows how."""
+
+    @contextmanager
+    def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:
+        """Record this request in ``workers`` while it runs; mirrors Cinder's set_workers.
+
+        Not removed if the process dies, which is the point: the next start
+        finds it. Requests still waiting in the queue have no row and are left
+        alone, so a restart does not fail work that was merely queued.
+        """
+        worker = db.worker_create(
+            {
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "status": "creating",
+                "service_id": self.service_id,
+            }
+        )
+        try:
+            yield
+        finally:
+            db.worker_delete(worker.id)
 
     def init_host_with_rpc(self) -> None:
         """Runs once the RPC server consumes its queues."""
 
     def periodic_tasks(self, ctxt: context.RequestContext) -> None:
         """Runs every ``periodic_interval`` seconds."""
+
+    def fake_work(self, method: str) -> None:
+        """Lab only: pretend ``method`` takes ``fake_work_seconds`` (a driver's real work)."""
+        seconds = self._fake_work.get(method, 0.0)
+        if seconds:
+            time.sleep(seconds)

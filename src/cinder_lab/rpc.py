@@ -35,6 +35,7 @@ class RequestContextSerializer(messaging.Serializer):
 def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     """Create this process's RPC transport from ``transport_url``."""
     global TRANSPORT
+    parse_transport_url(conf)  # a bad URL fails here, in one line
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
     if is_in_process(conf):
@@ -110,6 +111,11 @@ def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:
         raise exception.ConfigError(
             reason=f"invalid transport_url {utils.mask_url(str(e.url))}"
         ) from None
+    except ValueError as e:
+        # e.g. a port that is not a number: urllib raises before oslo can wrap it.
+        raise exception.ConfigError(
+            reason=f"invalid transport_url {utils.mask_url(conf.transport_url)}: {e}"
+        ) from None
 
 
 def transport_url(conf: cfg.ConfigOpts) -> str:
@@ -133,6 +139,14 @@ def check_broker(conf: cfg.ConfigOpts) -> None:
 
     url = transport_url(conf)
     parsed = parse_transport_url(conf)
+    import importlib.metadata
+
+    drivers = {ep.name for ep in importlib.metadata.entry_points(group="oslo.messaging.drivers")}
+    if parsed.transport.split("+")[0] not in drivers:
+        raise exception.ConfigError(
+            reason=f"no messaging driver {parsed.transport!r} "
+            f"for transport_url {utils.mask_url(url)}"
+        )
     if parsed.transport.endswith("+memory") or parsed.transport == "fake":
         return
     attempts = conf.rpc_connect_retries + 1

@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable
 
 import oslo_messaging as messaging
+from sqlalchemy.exc import SQLAlchemyError
 
-from cinder_lab import context, exception, rpc
+from cinder_lab import context, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
@@ -67,6 +68,7 @@ class Service:
                 }
             )
         self.service_id = row.id
+        self.manager.service_id = row.id
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
@@ -119,11 +121,13 @@ class Service:
             try:
                 self.manager.periodic_tasks(context.get_admin_context())
             except Exception as e:
-                LOG.warning("%s: periodic task failed: %s", self, e)
+                LOG.warning("%s: periodic task failed: %s", self, str(e).splitlines()[0])
 
     def stop(self) -> None:
         """Stop consuming, finish the running request, stop the heartbeat."""
         self._stop.set()
+        if self.rpcserver is None:
+            return  # never started (e.g. the database was unreachable): nothing to say
         servers = [s for s in [self.rpcserver, *self.extra_servers] if s is not None]
         for server in servers:
             server.stop()
@@ -140,21 +144,23 @@ class Service:
         self._stop.set()
 
 
-def _wait_for_signal() -> int:
-    """Block until SIGTERM or SIGINT; return the signal number."""
-    got: list[int] = []
+def _catch_signals() -> threading.Event:
+    """Turn SIGTERM and SIGINT into an event; installed before start-up so none is missed."""
     stop = threading.Event()
 
-    def handler(signum: int, _frame: object) -> None:
-        got.append(signum)
+    def handler(_signum: int, _frame: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Block until SIGTERM or SIGINT arrived (maybe already during start-up)."""
     while not stop.wait(0.5):
         pass
     _ignore_signals()
-    return got[0]
 
 
 def _ignore_signals() -> None:
@@ -169,11 +175,12 @@ def serve(make_service: Callable[[], Service]) -> None:
     The transport is created here, after any fork; mirrors oslo.service's
     ServiceLauncher as Cinder uses it.
     """
+    stop = _catch_signals()
     rpc.init(CONF)
     service = make_service()
     try:
         service.start()
-        _wait_for_signal()
+        _wait_for_signal(stop)
     finally:
         service.stop()
         rpc.cleanup()
@@ -204,7 +211,13 @@ class ProcessLauncher:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 serve(make_service)
             except exception.CinderLabException as e:
-                print(f"ERROR: {name}: {e}", file=sys.stderr)
+                print(f"ERROR: {name}: {utils.mask_url(str(e))}", file=sys.stderr)
+                code = 1
+            except SQLAlchemyError as e:
+                # A database that refuses us is bad input, not a crash: one masked line.
+                url = utils.mask_url(CONF.database.connection)
+                first = (str(e.orig or e).splitlines() or [""])[0]
+                print(f"ERROR: {name}: database {url}: {utils.mask_url(first)}", file=sys.stderr)
                 code = 1
             except Exception as e:
                 LOG.exception("%s crashed", name)
@@ -233,7 +246,8 @@ class ProcessLauncher:
                 continue
             name = self.children.pop(pid, "?")
             if os.waitstatus_to_exitcode(status) != 0:
-                LOG.error("child %s (pid %d) exited: %d", name, pid, status)
+                # The child printed why; one line per failure is enough.
+                LOG.debug("child %s (pid %d) exited: %d", name, pid, status)
                 code = 1
                 break
         _ignore_signals()

@@ -11,6 +11,7 @@ import logging
 import sys
 
 from cliff import app, commandmanager
+from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, rpc
@@ -47,6 +48,10 @@ class CinderLab(app.App):
         )
         return shell.one_line_parser(parser)
 
+    def get_fuzzy_matches(self, cmd: str) -> list[str]:
+        # cliff prints suggestions over several lines on stdout; the lab wants one error line.
+        return []
+
     def configure_logging(self) -> None:
         super().configure_logging()
         for handler in logging.getLogger().handlers:
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         return CinderLab().run(argv)
-    except (exception.CinderLabException, SQLAlchemyError) as e:
+    except (exception.CinderLabException, SQLAlchemyError, cfg.Error) as e:
         print(f"cinder-lab: error: {common.one_line(e)}", file=sys.stderr)
         return 1
 

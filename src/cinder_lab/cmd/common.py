@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, utils
@@ -37,9 +38,16 @@ def setup_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def one_line(e: BaseException) -> str:
-    """The first line of an error, with any URL password masked."""
+MAX_ERROR = 300
+
+
+def one_line(e: BaseException | str) -> str:
+    """The first line of an error, password masked, printable, at most MAX_ERROR characters."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # Bytes that were not UTF-8 on the command line arrive as surrogates: print them escaped.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > MAX_ERROR:
+        text = text[:MAX_ERROR] + "..."
     return utils.mask_url(text)
 
 
@@ -52,6 +60,9 @@ def run(prog: str, body: Callable[[], int | None]) -> int:
     except SQLAlchemyError as e:
         url = utils.mask_url(CONF.database.connection)
         print(f"{prog}: error: database {url}: {one_line(e.orig or e)}", file=sys.stderr)
+    except cfg.Error as e:
+        # An option registered late (by oslo.messaging's driver) and read with a bad value.
+        print(f"{prog}: error: Configuration error: {one_line(e)}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
     return 1

@@ -66,8 +66,9 @@ class LabMixin:
     def run(self, parsed_args: argparse.Namespace) -> int:
         try:
             return super().run(parsed_args)  # type: ignore[misc]
-        except exception.CinderLabException:
-            raise
+        except exception.CinderLabException as e:
+            # cliff logs str(err) as is: keep it one short, printable, masked line.
+            raise exception.CinderLabException(common.one_line(e)) from None
         except SQLAlchemyError as e:
             url = utils.mask_url(CONF.database.connection)
             raise exception.CinderLabException(

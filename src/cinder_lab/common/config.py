@@ -79,6 +79,13 @@ global_opts = [
         "gives up with an error (the lab bounds what oslo.messaging would retry "
         "forever).",
     ),
+    cfg.DictOpt(
+        "fake_work_seconds",
+        default={},
+        help="Lab only: RPC methods of this process that pretend to work for N "
+        "seconds before they finish, e.g. 'create_backup:5,create_volume:5', so a "
+        "learner (or a test) can kill the service in the middle of a request.",
+    ),
 ]
 
 database_opts = [
@@ -177,6 +184,25 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
         raise exception.ConfigError(reason=f"cannot parse {e.config_file}: {e.msg}") from None
     except cfg.Error as e:
         raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
+    except UnicodeDecodeError as e:
+        raise exception.ConfigError(
+            reason=f"cannot parse a config file: not UTF-8 text (byte {e.start})"
+        ) from None
+    check_values(CONF)
+
+
+def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
+    """Read every registered option now: oslo.config only checks a value when it is read,
+    which would turn ``report_interval = often`` into a traceback in a running service."""
+    for name in list(group):
+        try:
+            value = group[name]
+        except cfg.Error as e:
+            raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
+        except (ValueError, TypeError) as e:
+            raise exception.ConfigError(reason=f"bad value for {name}: {e}") from None
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            check_values(value)
 
 
 def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
@@ -190,6 +216,7 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
             f"but has no [{backend}] section"
         )
     CONF.register_opts(backend_opts, group=backend)
+    check_values(CONF[backend])
     return CONF[backend]
 
 

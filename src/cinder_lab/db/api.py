@@ -247,3 +247,28 @@ def backup_update(backup_id: str, values: dict) -> models.Backup:
         for key, value in _fit(type(row), values).items():
             setattr(row, key, value)
     return row
+
+
+# -- workers ------------------------------------------------------------------
+
+
+def worker_create(values: dict) -> models.Worker:
+    """Record that a service took a request it has not finished yet."""
+    with _session() as s:
+        row = models.Worker(**values)
+        s.add(row)
+    return row
+
+
+def worker_get_all(service_id: int) -> list[models.Worker]:
+    """The unfinished requests of one service."""
+    with _session() as s:
+        return list(s.scalars(select(models.Worker).filter_by(service_id=service_id)))
+
+
+def worker_delete(worker_id: int) -> None:
+    """The request is handed on or finished: forget it."""
+    with _session() as s:
+        row = s.get(models.Worker, worker_id)
+        if row is not None:
+            s.delete(row)

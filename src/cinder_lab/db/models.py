@@ -63,3 +63,18 @@ class Backup(Base):
     # The cinder-volume host that answered the manager's get_backup_device call.
     volume_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     fail_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class Worker(Base):
+    """A request a service acked but has not finished; mirrors Cinder's ``workers`` table.
+
+    RPC is at-most-once: a service killed after the ack loses the message. The
+    row tells that service, when it restarts, which resources it must clean up.
+    """
+
+    __tablename__ = "workers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(255))
+    service_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

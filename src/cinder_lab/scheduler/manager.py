@@ -10,8 +10,9 @@ import logging
 
 import oslo_messaging as messaging
 
-from cinder_lab import context, manager
+from cinder_lab import context, exception, manager
 from cinder_lab.db import api as db
+from cinder_lab.db import models
 from cinder_lab.scheduler.host_manager import HostManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
 
@@ -34,6 +35,20 @@ class SchedulerManager(manager.Manager):
         self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         self.volume_rpcapi.publish_service_capabilities(context.get_admin_context())
 
+    def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
+        """A volume this scheduler took but never handed on turns ``error``.
+
+        Mirrors SchedulerManager._do_cleanup: "the scheduler died while scheduling
+        the volume creation". Without it the volume stays ``creating`` forever.
+        """
+        try:
+            volume = db.volume_get(worker.resource_id)
+        except exception.VolumeNotFound:
+            return
+        if worker.resource_type == "Volume" and volume.status == "creating":
+            reason = f"scheduling interrupted: cinder-scheduler {self.host} restarted during it"
+            db.volume_update(volume.id, {"status": "error", "status_reason": reason})
+
     # -- RPC methods ---------------------------------------------------------
 
     def update_service_capabilities(
@@ -55,7 +70,22 @@ class SchedulerManager(manager.Manager):
         self, context: context.RequestContext, volume_id: str, request_spec: dict
     ) -> None:
         """Choose a pool, write it into the volume's host, cast to its backend."""
+        # Until the cast to the backend has left, this scheduler answers for the volume.
         volume = db.volume_get(volume_id)
+        with self.working_on("Volume", volume.id):
+            try:
+                self._schedule_create_volume(context, volume, request_spec)
+            except Exception as e:
+                # As Cinder's scheduler flow does: a failed scheduling leaves the volume 'error'.
+                first = (str(e).splitlines() or [""])[0]
+                reason = manager.short_reason(f"scheduling failed: {type(e).__name__}: {first}")
+                db.volume_update(volume_id, {"status": "error", "status_reason": reason})
+                raise
+
+    def _schedule_create_volume(
+        self, context: context.RequestContext, volume: models.Volume, request_spec: dict
+    ) -> None:
+        volume_id = volume.id
         pools = self.host_manager.usable_pools(
             volume.size, request_spec.get("volume_type"), volume.availability_zone
         )
@@ -64,6 +94,7 @@ class SchedulerManager(manager.Manager):
             LOG.warning("volume %s: %s", volume_id, reason)
             db.volume_update(volume_id, {"status": "error", "status_reason": reason})
             return
+        self.fake_work("create_volume")
         host = pools[0]["name"]
         volume = db.volume_update(volume_id, {"host": host})
         if self.volume_rpcapi is None:

@@ -19,7 +19,8 @@ def parse_size(size: object) -> int:
         value = int(str(size), 10)
     except ValueError:
         value = 0
-    if value <= 0 or str(size).strip() != str(value):
+    # The volumes.size column is a 32-bit integer.
+    if not 0 < value < 2**31 or str(size).strip() != str(value):
         raise exception.InvalidInput(reason=f"size must be a positive integer (GB), got {size!r}")
     return value
 

@@ -9,8 +9,9 @@ import logging
 
 import oslo_messaging as messaging
 
-from cinder_lab import context, manager
+from cinder_lab import context, exception, manager
 from cinder_lab.db import api as db
+from cinder_lab.db import models
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import volume_utils
 
@@ -57,16 +58,35 @@ class VolumeManager(manager.Manager):
             ],
         }
 
+    def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
+        """A volume this backend was creating when it died turns ``error``.
+
+        Mirrors VolumeManager._do_cleanup (Kilo's init_host set such volumes to error).
+        """
+        try:
+            volume = db.volume_get(worker.resource_id)
+        except exception.VolumeNotFound:
+            return
+        if worker.resource_type == "Volume" and volume.status == "creating":
+            reason = f"creation interrupted: cinder-volume {self.host} restarted during it"
+            db.volume_update(volume.id, {"status": "error", "status_reason": reason})
+
     # -- RPC methods ---------------------------------------------------------
 
     def create_volume(self, context: context.RequestContext, volume_id: str) -> None:
         """Make the volume: here, mark the row ``available``."""
         self.handled["create_volume"] += 1
         volume = db.volume_get(volume_id)
+        with self.working_on("Volume", volume.id):
+            self._create_volume(context, volume)
+
+    def _create_volume(self, context: context.RequestContext, volume: models.Volume) -> None:
+        volume_id = volume.id
         # A message that reached the wrong backend would be a routing bug.
         if not volume_utils.hosts_are_equivalent(volume.host, self.host):
             LOG.error("volume %s belongs to %s, not %s", volume_id, volume.host, self.host)
             return
+        self.fake_work("create_volume")
         db.volume_update(volume_id, {"status": "available"})
         LOG.info("created volume %s on %s", volume_id, volume.host)
 

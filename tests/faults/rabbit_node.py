@@ -1,0 +1,158 @@
+"""A throwaway RabbitMQ node for the tests that restart a broker.
+
+Never the shared node on 5672: this one has its own name, ports, data and log
+directories under /tmp, runs as the ``rabbitmq`` user with the shared Erlang
+cookie (so ``rabbitmqctl -n`` reaches it), loads no plugin, and is always
+stopped and deleted by the fixture that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+NODE = "cinderlabfault@localhost"
+RABBIT_HOME = "/var/lib/rabbitmq"
+
+
+def _free_port_pair() -> int:
+    """A port p with p and p+1 free, below the ephemeral range (whose ports clients take)."""
+    for port in range(21000, 32000, 10):
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for a throwaway RabbitMQ node")
+
+
+def can_run() -> str | None:
+    """None when a second node can start here, else why not."""
+    if os.geteuid() != 0:
+        return "starting a second RabbitMQ node needs root (it runs as user rabbitmq)"
+    if shutil.which("rabbitmq-server") is None or not os.path.isdir(RABBIT_HOME):
+        return "rabbitmq-server is not installed"
+    try:
+        pwd.getpwnam("rabbitmq")
+    except KeyError:
+        return "no rabbitmq user"
+    return None
+
+
+class RabbitNode:
+    """Start, restart and stop one extra RabbitMQ node on free local ports."""
+
+    def __init__(self) -> None:
+        self.port = _free_port_pair()
+        self.dir = tempfile.mkdtemp(prefix="cinder-lab-rabbit-")
+        os.chmod(self.dir, 0o755)
+        for sub in ("mnesia", "log"):
+            os.mkdir(os.path.join(self.dir, sub))
+        self._write("enabled_plugins", "[].\n")
+        self._write("rabbitmq.conf", "loopback_users = none\n")
+        self._write(
+            "rabbitmq-env.conf",
+            "ERL_EPMD_ADDRESS=127.0.0.1\n"
+            'export ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n',
+        )
+        subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", self.dir], check=True)
+
+    def _write(self, name: str, text: str) -> None:
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def url(self, vhost: str, user: str = "guest", password: str = "guest") -> str:
+        return f"rabbit://{user}:{password}@127.0.0.1:{self.port}/{vhost}"
+
+    def ctl(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "-n", NODE, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and out.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {out.stderr.strip()[:300]}")
+        return out.stdout
+
+    def queues(self, vhost: str) -> dict[str, int]:
+        """Queue name -> messages, on this node."""
+        text = self.ctl("list_queues", "-p", vhost, "name", "messages", "--formatter", "json")
+        return {q["name"]: q["messages"] for q in json.loads(text.strip() or "[]")}
+
+    def start(self, timeout: float = 120) -> None:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": RABBIT_HOME,
+            "RABBITMQ_NODENAME": NODE,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.port + 1),
+            "RABBITMQ_CONF_ENV_FILE": os.path.join(self.dir, "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(self.dir, "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
+        }
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "rabbitmq",
+                "--",
+                "env",
+                *[f"{k}={v}" for k, v in env.items()],
+                "/usr/lib/rabbitmq/bin/rabbitmq-server",
+                "-detached",
+            ],
+            check=True,
+            cwd=RABBIT_HOME,
+            timeout=60,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._listening() and self._ok("await_startup", "--timeout", "30"):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"throwaway RabbitMQ {NODE} did not start; logs in {self.dir}/log")
+
+    def _ok(self, *args: str) -> bool:
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "-n", NODE, *args], capture_output=True, timeout=120
+        )
+        return out.returncode == 0
+
+    def stop(self) -> None:
+        """Stop the node (no error if it is not running)."""
+        subprocess.run(["rabbitmqctl", "-q", "-n", NODE, "stop"], capture_output=True, timeout=120)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self._listening():
+            time.sleep(0.2)
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def stop_leftover() -> None:
+    """Stop a node of this name that an interrupted run left behind."""
+    subprocess.run(["rabbitmqctl", "-q", "-n", NODE, "stop"], capture_output=True, timeout=120)
