@@ -26,6 +26,9 @@ from tests.integration.conftest import RabbitLab
 from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
 
+# One throwaway node (one name, fixed ports): every case runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("fault-rabbit-node")
+
 CASTS = 200
 QUEUE = "cinder-backup.maqi-kilo"
 # Reconnect within a couple of seconds of the broker's return (defaults back off to 30 s).
@@ -64,7 +67,9 @@ def lab_on_node(node, tmp_path):
     def make(vhost: str) -> RabbitLab:
         node.ctl("add_vhost", vhost)
         node.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        lab = RabbitLab(tmp_path, types.SimpleNamespace(url=node.url(vhost)))
+        lab = RabbitLab(
+            tmp_path, types.SimpleNamespace(url=node.url(vhost)), f"sqlite:///{tmp_path}/lab.sqlite"
+        )
         labs.append(lab)
         return lab
 
