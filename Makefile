@@ -22,7 +22,8 @@ demo: $(BIN)/cinder-lab
 test: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m serial $(PYTEST_ARGS)
 
 lint: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -122,7 +122,17 @@ class RabbitNode:
             if self._listening() and self._ok("await_startup", "--timeout", "30"):
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"throwaway RabbitMQ {NODE} did not start; logs in {self.dir}/log")
+        log = self._log_tail()
+        raise RuntimeError(f"throwaway RabbitMQ {NODE} did not start: {log}")
+
+    def _log_tail(self) -> str:
+        # The directory is removed after the test: keep the node's last words in the error.
+        logs = os.path.join(self.dir, "log")
+        lines: list[str] = []
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            with open(os.path.join(logs, name), errors="replace") as f:
+                lines += [f"{name}: {line.rstrip()}" for line in f.readlines()[-5:]]
+        return " | ".join(lines[-10:]) or "no log"
 
     def _ok(self, *args: str) -> bool:
         out = subprocess.run(

@@ -26,8 +26,9 @@ from tests.integration.conftest import RabbitLab
 from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
 
-# One throwaway node (one name, fixed ports): every case runs in the same xdist worker.
-pytestmark = pytest.mark.xdist_group("fault-rabbit-node")
+# One throwaway node (one name, fixed ports), booted and rebooted: `make test` runs these
+# cases on their own after the parallel run, so a loaded machine does not starve its start.
+pytestmark = pytest.mark.serial
 
 CASTS = 200
 QUEUE = "cinder-backup.maqi-kilo"
