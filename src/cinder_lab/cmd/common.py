@@ -26,10 +26,28 @@ class MaskSecrets(logging.Filter):
         return True
 
 
+class OneLineErrors(logging.Filter):
+    """Fold an exception into its log line: a failed RPC method logs one line, not a traceback.
+
+    oslo.messaging logs every exception an endpoint raises with its traceback;
+    the lab's services report them as ``...: ErrorType: first line``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {one_line(error)}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Log to stderr with passwords masked; keep the libraries quiet."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(OneLineErrors())
     handler.addFilter(MaskSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
