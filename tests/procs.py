@@ -80,3 +80,13 @@ def run_cli(conf: Path, *args: str, timeout: float = 120) -> subprocess.Complete
         text=True,
         timeout=timeout,
     )
+
+
+def wait_status(get, obj_id: str, busy: str = "creating", timeout: float = 30):
+    """Poll a row (``get(obj_id)``) until its status leaves ``busy``; return it."""
+    deadline = time.monotonic() + timeout
+    row = get(obj_id)
+    while row.status == busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+        row = get(obj_id)
+    return row

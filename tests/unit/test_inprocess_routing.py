@@ -7,8 +7,8 @@ import pytest
 from cinder_lab import context, exception, memory_broker, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.db import api as db
-from cinder_lab.lab import Lab
 from cinder_lab.volume import api as volume_api
+from tests.procs import wait_status as wait
 
 
 def wait_down(host, binary, timeout=30):
@@ -18,24 +18,6 @@ def wait_down(host, binary, timeout=30):
             return
         time.sleep(0.1)
     raise AssertionError(f"{binary} {host} never turned down")
-
-
-def wait(get, obj_id, busy="creating", timeout=30):
-    deadline = time.monotonic() + timeout
-    row = get(obj_id)
-    while row.status == busy and time.monotonic() < deadline:
-        time.sleep(0.02)
-        row = get(obj_id)
-    return row
-
-
-@pytest.fixture
-def lab(memory_conf):
-    lab = Lab()
-    lab.start_all()
-    assert lab.wait_for_pools(1), "the scheduler never learned the ceph pool"
-    yield lab
-    lab.close()
 
 
 @pytest.fixture

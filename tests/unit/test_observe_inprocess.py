@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 
 import pytest
 
@@ -13,28 +12,10 @@ from cinder_lab import context, exception, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
-from cinder_lab.lab import Lab
 from cinder_lab.observe import graph, route, topology, trace
 from cinder_lab.volume import api as volume_api
 from tests.procs import run_cli
-
-
-def wait(get, obj_id, busy="creating", timeout=10):
-    deadline = time.monotonic() + timeout
-    row = get(obj_id)
-    while row.status == busy and time.monotonic() < deadline:
-        time.sleep(0.02)
-        row = get(obj_id)
-    return row
-
-
-@pytest.fixture
-def lab(memory_conf):
-    lab = Lab()
-    lab.start_all()
-    assert lab.wait_for_pools(1)
-    yield lab
-    lab.close()
+from tests.procs import wait_status as wait
 
 
 def test_topology_maps_each_consumer_to_its_service(lab):
