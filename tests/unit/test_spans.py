@@ -95,7 +95,9 @@ def test_backup_create_gives_linked_spans(traced_lab):
     parent(served, send)
     parent(volume_manager, served)
     parent(reply, call)
-    trace_ids = {s.context.trace_id for s in by_name.values()}
+    # Only the backup's spans: a capability fanout may run beside it in its own trace.
+    mine = [cast, receive, manager, call, send, served, volume_manager, reply]
+    trace_ids = {s.context.trace_id for s in mine}
     assert trace_ids == {cast.context.trace_id}
 
     kinds = {s.name: s.kind for s in by_name.values()}
