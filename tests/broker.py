@@ -25,14 +25,18 @@ def broker_available() -> bool:
         return False
 
 
-def require_broker() -> None:
-    """Skip without a broker; under CI (CI=true) fail instead."""
-    if broker_available():
+def require(available: bool, message: str) -> None:
+    """Skip a test whose service is missing; under CI (CI=true) fail instead."""
+    if available:
         return
-    message = f"RabbitMQ is not reachable on {HOST}:{PORT} (run .ci/services.sh)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_broker() -> None:
+    """The real RabbitMQ, or skip (fail under CI)."""
+    require(broker_available(), f"RabbitMQ is not reachable on {HOST}:{PORT} (run .ci/services.sh)")
 
 
 def ctl(*args: str) -> str:

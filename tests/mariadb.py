@@ -7,11 +7,11 @@ touching the shared server.
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pymysql
-import pytest
+
+from tests.broker import require
 
 HOST, PORT = "127.0.0.1", 3306
 
@@ -38,13 +38,11 @@ def mariadb_available() -> bool:
 
 
 def require_mariadb() -> None:
-    """Skip without MariaDB; under CI (CI=true) fail instead."""
-    if mariadb_available():
-        return
-    message = f"MariaDB is not reachable as root on {HOST}:{PORT} (run .ci/services.sh)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+    """The local MariaDB, or skip (fail under CI)."""
+    require(
+        mariadb_available(),
+        f"MariaDB is not reachable as root on {HOST}:{PORT} (run .ci/services.sh)",
+    )
 
 
 def sql(statement: str, database: str | None = None) -> list[tuple]:

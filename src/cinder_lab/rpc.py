@@ -6,6 +6,9 @@ child process must not inherit.
 
 from __future__ import annotations
 
+import importlib.metadata
+
+import kombu
 import oslo_messaging as messaging
 from oslo_config import cfg
 
@@ -129,18 +132,34 @@ def is_in_process(conf: cfg.ConfigOpts) -> bool:
     return parse_transport_url(conf).transport.endswith("+memory")
 
 
+def kombu_connection(
+    conf: cfg.ConfigOpts, host: messaging.TransportHost | None = None, connect_timeout: float = 3
+) -> kombu.Connection:
+    """A plain kombu connection (not yet opened) to one host of ``transport_url``.
+
+    For what oslo.messaging does not do: probing the broker, tapping the firehose.
+    """
+    parsed = parse_transport_url(conf)
+    if host is None and parsed.hosts:
+        host = parsed.hosts[0]
+    return kombu.Connection(
+        hostname=(host and host.hostname) or "localhost",
+        port=(host and host.port) or 5672,
+        userid=(host and host.username) or "guest",
+        password=(host and host.password) or "guest",
+        virtual_host=parsed.virtual_host or "/",
+        connect_timeout=connect_timeout,
+    )
+
+
 def check_broker(conf: cfg.ConfigOpts) -> None:
     """Connect once to every broker host, with bounded retries, or raise BrokerUnreachable.
 
     oslo.messaging would wait forever for a broker that is not there; the lab
     prefers a clear error naming the (masked) URL.
     """
-    import kombu
-
     url = transport_url(conf)
     parsed = parse_transport_url(conf)
-    import importlib.metadata
-
     drivers = {ep.name for ep in importlib.metadata.entry_points(group="oslo.messaging.drivers")}
     if parsed.transport.split("+")[0] not in drivers:
         raise exception.ConfigError(
@@ -151,15 +170,8 @@ def check_broker(conf: cfg.ConfigOpts) -> None:
         return
     attempts = conf.rpc_connect_retries + 1
     last: Exception | None = None
-    for host in parsed.hosts or [messaging.TransportHost(hostname="localhost")]:
-        conn = kombu.Connection(
-            hostname=host.hostname or "localhost",
-            port=host.port or 5672,
-            userid=host.username or "guest",
-            password=host.password or "guest",
-            virtual_host=parsed.virtual_host or "/",
-            connect_timeout=3,
-        )
+    for host in parsed.hosts or [None]:
+        conn = kombu_connection(conf, host)
         try:
             conn.ensure_connection(
                 max_retries=conf.rpc_connect_retries,

@@ -371,21 +371,10 @@ class MemoryTap:
 
 
 def amqp_connection(conf: cfg.ConfigOpts) -> Callable[[], object]:
-    """A factory of kombu connections to the first broker of ``transport_url``."""
-    import kombu
-
-    parsed = rpc.parse_transport_url(conf)
-    host = parsed.hosts[0] if parsed.hosts else None
+    """A factory of opened kombu connections to the first broker of ``transport_url``."""
 
     def connect() -> object:
-        conn = kombu.Connection(
-            hostname=(host.hostname if host else None) or "localhost",
-            port=(host.port if host else None) or 5672,
-            userid=(host.username if host else None) or "guest",
-            password=(host.password if host else None) or "guest",
-            virtual_host=parsed.virtual_host or "/",
-            connect_timeout=5,
-        )
+        conn = rpc.kombu_connection(conf, connect_timeout=5)
         conn.ensure_connection(max_retries=conf.rpc_connect_retries)
         return conn
 
