@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cinder_lab import memory_broker, rpc
+from cinder_lab import memory_tap, rpc
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from tests.broker import Vhost, require_broker
@@ -65,12 +65,12 @@ def memory_conf(tmp_path: Path, lab_database_url: str) -> Iterator[Path]:
         """,
     )
     config.parse_args(["--config-file", str(path)])
-    memory_broker.install()
-    memory_broker.reset()
+    memory_tap.install()
+    memory_tap.reset()
     yield path
     rpc.cleanup()
     db.dispose_engine()
-    memory_broker.reset()
+    memory_tap.reset()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from oslo_config import cfg
 
 from cinder_lab import context as lab_context
 from cinder_lab import exception, utils
-from cinder_lab.observe import spans
+from cinder_lab import tracing
 
 TRANSPORT: messaging.Transport | None = None
 
@@ -42,9 +42,7 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
     if is_in_process(conf):
-        from cinder_lab import memory_broker
-
-        memory_broker.install()
+        set_memory_polling_floor()
     try:
         TRANSPORT = messaging.get_rpc_transport(conf)
     except messaging.InvalidTransportURL as e:
@@ -56,8 +54,30 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
             reason=f"no messaging driver for transport_url: {e.ex}"
         ) from None
     # [oslo_messaging_tracing] tracing_enabled: export this process's spans over OTLP.
-    spans.setup(conf)
+    tracing.setup(conf)
     return TRANSPORT
+
+
+POLL_FLOOR = 0.001  # seconds between polls of an idle in-process queue
+
+
+def set_memory_polling_floor() -> None:
+    """Keep idle ``kombu+memory://`` consumers from spinning (idempotent).
+
+    oslo.messaging sets ``polling_interval = 0`` on every memory connection, so
+    each idle consumer thread would busy-loop; a 1 ms floor keeps the latency
+    and frees the CPU.
+    """
+    from kombu.transport import memory
+
+    if isinstance(memory.Transport.__dict__.get("polling_interval"), property):
+        return
+    memory.Transport.polling_interval = property(
+        lambda self: self.__dict__.get("_polling_interval", POLL_FLOOR),
+        lambda self, value: self.__dict__.__setitem__(
+            "_polling_interval", max(value or 0.0, POLL_FLOOR)
+        ),
+    )
 
 
 def initialized() -> bool:
@@ -71,7 +91,7 @@ def cleanup() -> None:
     if TRANSPORT is not None:
         TRANSPORT.cleanup()
     TRANSPORT = None
-    spans.shutdown()
+    tracing.shutdown()
 
 
 def get_client(target: messaging.Target, version_cap: str | None = None) -> messaging.RPCClient:
@@ -89,14 +109,14 @@ def get_client(target: messaging.Target, version_cap: str | None = None) -> mess
         retry=cfg.CONF.rpc_connect_retries,
     )
     # With tracing on, each call also gets the lab's span for its reply.
-    return spans.TracedClient(client) if spans.enabled(cfg.CONF) else client
+    return tracing.TracedClient(client) if tracing.enabled(cfg.CONF) else client
 
 
 def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer:
     """An RPC server (threading executor); mirrors cinder.rpc.get_server."""
     assert TRANSPORT is not None, "rpc.init() was not called"
-    if spans.enabled(cfg.CONF):
-        endpoints = [spans.TracedEndpoint(e) for e in endpoints]
+    if tracing.enabled(cfg.CONF):
+        endpoints = [tracing.TracedEndpoint(e) for e in endpoints]
     return messaging.get_rpc_server(
         TRANSPORT,
         target,
@@ -104,6 +124,38 @@ def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer
         serializer=RequestContextSerializer(),
         access_policy=messaging.DefaultRPCAccessPolicy,
     )
+
+
+class RPCAPI:
+    """Base of the three rpcapi classes; mirrors cinder.rpc.RPCAPI.
+
+    A subclass only names its topic, binary and version; the client is built
+    here, on first use (after ``init()``), with the topic from config and the
+    version cap from ``[upgrade_levels]``.
+    """
+
+    RPC_API_VERSION = "1.0"
+    TOPIC_OPTION = ""  # the [DEFAULT] option holding the topic, e.g. "volume_topic"
+    BINARY = ""
+    UPGRADE_LEVEL = ""  # the [upgrade_levels] option capping this API
+
+    def __init__(self, version_cap: str | None = None) -> None:
+        self._version_cap = version_cap
+        self._client: messaging.RPCClient | None = None
+
+    @property
+    def topic(self) -> str:
+        """This API's topic, e.g. ``cinder-volume``."""
+        return cfg.CONF[self.TOPIC_OPTION]
+
+    @property
+    def client(self) -> messaging.RPCClient:
+        """``Target(topic, version)`` on this process's transport."""
+        if self._client is None:
+            target = messaging.Target(topic=self.topic, version=self.RPC_API_VERSION)
+            cap = self._version_cap or cfg.CONF.upgrade_levels[self.UPGRADE_LEVEL]
+            self._client = get_client(target, version_cap=cap)
+        return self._client
 
 
 def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime
 import re
+import signal
+import threading
+import time
+from collections.abc import Callable
 
 from cinder_lab.common.config import CONF
 
@@ -25,6 +29,51 @@ def service_is_up(service: object) -> bool:
         return False
     elapsed = (utcnow() - last).total_seconds()
     return abs(elapsed) <= CONF.service_down_time
+
+
+def service_state(service: object) -> str:
+    """The State column of ``service-list``: ``up`` or ``down``."""
+    return "up" if service_is_up(service) else "down"
+
+
+def service_status(service: object) -> str:
+    """The Status column of ``service-list``: ``enabled`` or ``disabled``."""
+    return "disabled" if service.disabled else "enabled"  # type: ignore[attr-defined]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``predicate()`` until it holds (True) or ``timeout`` seconds pass (False).
+
+    The lab's one wait: callers say what they waited for when it returns False.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def stop_event(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> threading.Event:
+    """An event set by SIGTERM, SIGINT or SIGHUP; install before start-up so none is missed."""
+    event = threading.Event()
+
+    def handler(_signum: int, _frame: object) -> None:
+        event.set()
+
+    for signum in signals:
+        signal.signal(signum, handler)
+    return event
+
+
+def ignore_stop_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> None:
+    """Once stopping, a second signal must not kill the interpreter mid-shutdown."""
+    for signum in signals:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def mask_url(url: str | None) -> str:

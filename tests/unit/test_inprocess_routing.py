@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from cinder_lab import context, exception, memory_broker, utils
+from cinder_lab import context, exception, memory_tap, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.db import api as db
 from cinder_lab.volume import api as volume_api
@@ -23,13 +23,13 @@ def wait_down(host, binary, timeout=30):
 @pytest.fixture
 def published():
     events = []
-    unsubscribe = memory_broker.subscribe(events.append)
+    unsubscribe = memory_tap.subscribe(events.append)
     yield events
     unsubscribe()
 
 
 def test_topology_matches_the_note(lab):
-    bindings = memory_broker.bindings()
+    bindings = memory_tap.bindings()
     openstack = {(key, q) for ex, key, q in bindings if ex == "openstack"}
     assert openstack == {
         ("cinder-volume", "cinder-volume"),
@@ -39,13 +39,13 @@ def test_topology_matches_the_note(lab):
         ("cinder-scheduler", "cinder-scheduler"),
         ("cinder-scheduler.maqi-kilo", "cinder-scheduler.maqi-kilo"),
     }
-    exchanges = memory_broker.exchanges()
+    exchanges = memory_tap.exchanges()
     assert exchanges["openstack"] == "topic"
     for topic in ("cinder-volume", "cinder-backup", "cinder-scheduler"):
         assert exchanges[f"{topic}_fanout"] == "fanout"
         fanout_queues = [q for ex, _k, q in bindings if ex == f"{topic}_fanout"]
         assert len(fanout_queues) == 1 and fanout_queues[0].startswith(f"{topic}_fanout_")
-    consumers = memory_broker.consumers()
+    consumers = memory_tap.consumers()
     cinder_queues = {q for _ex, _k, q in bindings if q.startswith("cinder")}
     assert {q: consumers.get(q) for q in cinder_queues} == {q: 1 for q in cinder_queues}
 

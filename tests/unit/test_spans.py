@@ -20,7 +20,7 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
-from cinder_lab.observe import spans
+from cinder_lab import tracing as spans
 from cinder_lab.volume import api as volume_api
 
 EXPORTER = InMemorySpanExporter()

@@ -7,22 +7,17 @@ cinder-backup registers without ``@backend``, so the cast lands in queue
 
 from __future__ import annotations
 
-import oslo_messaging as messaging
-
 from cinder_lab import rpc
-from cinder_lab.common.config import CONF
 from cinder_lab.context import RequestContext
 
 
-class BackupAPI:
+class BackupAPI(rpc.RPCAPI):
     """Builds targets for cinder-backup and casts; nothing else."""
 
     RPC_API_VERSION = "2.0"
-
-    def __init__(self, version_cap: str | None = None) -> None:
-        target = messaging.Target(topic=CONF.backup_topic, version=self.RPC_API_VERSION)
-        cap = version_cap or CONF.upgrade_levels.backup
-        self.client = rpc.get_client(target, version_cap=cap)
+    TOPIC_OPTION = "backup_topic"
+    BINARY = "cinder-backup"
+    UPGRADE_LEVEL = "backup"
 
     def create_backup(
         self, ctxt: RequestContext, host: str, backup_id: str, volume_id: str

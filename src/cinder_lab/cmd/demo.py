@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import prettytable
 
-from cinder_lab import context, exception, memory_broker, utils
+from cinder_lab import context, exception, memory_tap, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.cmd import common
 from cinder_lab.common import config
@@ -68,12 +68,12 @@ class Recorder:
     """Collects the messages the in-process broker routes during one step."""
 
     def __init__(self) -> None:
-        self.events: list[memory_broker.Published] = []
-        memory_broker.subscribe(self.events.append)
+        self.events: list[memory_tap.Published] = []
+        memory_tap.subscribe(self.events.append)
 
     def flush(self) -> None:
         for event in self.events:
-            say(memory_broker.describe(event))
+            say(memory_tap.describe(event))
         self.events.clear()
 
 
@@ -131,7 +131,7 @@ def story(tmp: str) -> None:
     say("  So the scheduler, once up, fans out publish_service_capabilities and")
     say("  every volume service reports again.")
     say("\n  Bindings on the broker (exchange, routing key -> queue):")
-    for ex, key, queue in memory_broker.bindings():
+    for ex, key, queue in memory_tap.bindings():
         if queue.startswith("cinder"):
             say(f"    {ex:<26} {key:<32} -> {queue}")
     services_table()
@@ -216,7 +216,7 @@ def story(tmp: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cinder-lab-demo`` (``make demo``)."""
     common.setup_logging(logging.ERROR)
-    memory_broker.install()
+    memory_tap.install()
 
     def body() -> int:
         with tempfile.TemporaryDirectory(prefix="cinder-lab-demo-") as tmp:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import prettytable
 from cliff import command, show
 
-from cinder_lab import exception, memory_broker, rpc
+from cinder_lab import exception, memory_tap, rpc
 from cinder_lab.cmd.shell import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe import graph, route, topology, trace
@@ -43,7 +43,7 @@ def inprocess_lab() -> Iterator[object]:
     # The services' own logs would drown the picture; keep warnings of the lab only.
     logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
     logging.getLogger("cinder_lab").setLevel(logging.WARNING)
-    memory_broker.install()
+    memory_tap.install()
     lab = Lab()
     try:
         if CONF.enabled_backends:

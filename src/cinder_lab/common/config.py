@@ -191,6 +191,24 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
     check_values(CONF)
 
 
+def write_config(
+    path: str | os.PathLike,
+    default: dict[str, object],
+    sections: dict[str, dict[str, object]] | None = None,
+) -> str:
+    """Write a cinder.conf-like file: ``[DEFAULT]`` then each section; return its text.
+
+    The lab's one config writer (scenarios, the demo, the tests).
+    """
+    lines = ["[DEFAULT]", *[f"{k} = {v}" for k, v in default.items()], ""]
+    for section, opts in (sections or {}).items():
+        lines += [f"[{section}]", *[f"{k} = {v}" for k, v in opts.items()], ""]
+    text = "\n".join(lines)
+    with open(path, "w") as f:
+        f.write(text)
+    return text
+
+
 def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
     """Read every registered option now: oslo.config only checks a value when it is read,
     which would turn ``report_interval = often`` into a traceback in a running service."""

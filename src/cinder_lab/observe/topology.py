@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass, field
 
-from cinder_lab import memory_broker, utils
+from cinder_lab import memory_tap, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe.management import ManagementAPI
@@ -281,17 +281,17 @@ def from_management(api: ManagementAPI) -> Topology:
 def from_memory() -> Topology:
     """The in-process broker of ``kombu+memory://``: every consumer is this process."""
     pid, process = os.getpid(), os.path.basename(sys.argv[0])
-    counts = memory_broker.consumers()
+    counts = memory_tap.consumers()
     topo = Topology(source="in-process kombu+memory://", vhost="/")
-    topo.exchanges = [Exchange(n, t) for n, t in sorted(memory_broker.exchanges().items())]
+    topo.exchanges = [Exchange(n, t) for n, t in sorted(memory_tap.exchanges().items())]
     topo.queues = [
         Queue(name, messages, counts.get(name, 0))
-        for name, messages in sorted(memory_broker.queues().items())
+        for name, messages in sorted(memory_tap.queues().items())
     ]
-    topo.bindings = [Binding(ex, key, q) for ex, key, q in memory_broker.bindings()]
+    topo.bindings = [Binding(ex, key, q) for ex, key, q in memory_tap.bindings()]
     topo.consumers = [
         Consumer(queue, tag, f"channel-{chan:x}", process, pid)
-        for chan, tag, queue in memory_broker.consumer_list()
+        for chan, tag, queue in memory_tap.consumer_list()
     ]
     topo.consumers.sort(key=lambda c: (c.queue, c.connection, c.tag))
     return topo

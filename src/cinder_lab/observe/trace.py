@@ -7,7 +7,7 @@ key ``publish.<exchange>`` and headers ``routed_queues`` (empty: the message
 was dropped), and every delivery with ``deliver.<queue>`` and the consuming
 ``connection``. A tap queue bound with ``#`` to the control exchange would
 miss replies, fanouts and dropped casts; the firehose sees them all. In the
-single-process mode the in-process broker (``memory_broker``) gives the same
+single-process mode the in-process broker (``memory_tap``) gives the same
 two streams.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 from oslo_config import cfg
 
-from cinder_lab import memory_broker, rpc, utils
+from cinder_lab import memory_tap, rpc, utils
 from cinder_lab.observe import topology
 from cinder_lab.observe.management import ManagementAPI
 
@@ -96,7 +96,7 @@ def classify(exchange: str, msg: dict) -> str:
 
 
 # The envelope decoding is the in-process broker's: one decoder for both views.
-decode_body = memory_broker.decode_envelope
+decode_body = memory_tap.decode_envelope
 
 
 def make_event(raw: Raw) -> TraceEvent:
@@ -342,18 +342,18 @@ class MemoryTap:
         self._unsubscribe: list[Callable[[], None]] = []
 
     def __enter__(self) -> MemoryTap:
-        def published(ev: memory_broker.Published) -> None:
-            existing = memory_broker.queues()
+        def published(ev: memory_tap.Published) -> None:
+            existing = memory_tap.queues()
             routed = [q for q in ev.queues if q in existing]
             self._inbox.put(Raw("publish", ev.exchange, ev.routing_key, routed, ev.envelope, None))
 
-        def delivered(ev: memory_broker.Delivered) -> None:
+        def delivered(ev: memory_tap.Delivered) -> None:
             who = f"channel-{ev.channel:x}"
             self._inbox.put(Raw("deliver", "", ev.queue, [], ev.envelope, who))
 
         self._unsubscribe = [
-            memory_broker.subscribe(published),
-            memory_broker.subscribe_deliveries(delivered),
+            memory_tap.subscribe(published),
+            memory_tap.subscribe_deliveries(delivered),
         ]
         return self
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cinder_lab import context, exception, memory_broker, rpc, utils
+from cinder_lab import context, exception, memory_tap, rpc, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.common import config
 from cinder_lab.db import api as db
@@ -191,7 +191,7 @@ class Stage:
             )
 
     @contextlib.contextmanager
-    def watch(self) -> Iterator[list[memory_broker.Published]]:
+    def watch(self) -> Iterator[list[memory_tap.Published]]:
         """Collect the messages routed while the block runs (printed as they are seen)."""
         with self.broker.watch() as events:
             yield events
@@ -206,11 +206,11 @@ def run(
     """Run one scenario in a fresh temp dir; return the failed checks (empty = passed)."""
     import tempfile
 
-    memory_broker.install()
+    memory_tap.install()
     with tempfile.TemporaryDirectory(prefix=f"cinder-lab-{scenario.name}-") as tmp:
         stage = Stage(scenario.name, Path(workdir or tmp), transport_url, out)
         if stage.in_memory:
-            memory_broker.reset()
+            memory_tap.reset()
         try:
             scenario().run(stage)
         finally:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from oslo_config import cfg
 
-from cinder_lab import memory_broker
+from cinder_lab import memory_tap
 from cinder_lab.observe import trace
 from cinder_lab.observe.management import ManagementAPI
 
@@ -26,22 +26,22 @@ class MemoryView:
 
     def queues(self) -> dict[str, tuple[int, int]]:
         """Queue -> (messages waiting, consumers)."""
-        consumers = memory_broker.consumers()
-        return {q: (n, consumers.get(q, 0)) for q, n in memory_broker.queues().items()}
+        consumers = memory_tap.consumers()
+        return {q: (n, consumers.get(q, 0)) for q, n in memory_tap.queues().items()}
 
     def queue_names(self) -> set[str]:
         """The queues that exist."""
-        return set(memory_broker.queues())
+        return set(memory_tap.queues())
 
     def bindings(self) -> list[tuple[str, str, str]]:
         """(exchange, routing key, queue)."""
-        return memory_broker.bindings()
+        return memory_tap.bindings()
 
     @contextlib.contextmanager
-    def watch(self) -> Iterator[list[memory_broker.Published]]:
+    def watch(self) -> Iterator[list[memory_tap.Published]]:
         """Collect every publish while the block runs."""
-        events: list[memory_broker.Published] = []
-        unsubscribe = memory_broker.subscribe(events.append)
+        events: list[memory_tap.Published] = []
+        unsubscribe = memory_tap.subscribe(events.append)
         try:
             yield events
         finally:
@@ -100,9 +100,9 @@ class RabbitView:
         )
 
     @contextlib.contextmanager
-    def watch(self) -> Iterator[list[memory_broker.Published]]:
+    def watch(self) -> Iterator[list[memory_tap.Published]]:
         """Collect every publish in the vhost from the firehose while the block runs."""
-        events: list[memory_broker.Published] = []
+        events: list[memory_tap.Published] = []
         stop = threading.Event()
         with trace.Firehose(self.api, trace.amqp_connection(cfg.CONF)) as hose:
 
@@ -110,7 +110,7 @@ class RabbitView:
                 for raw in hose.records(poll=0.1):
                     if raw is not None and raw.what == "publish":
                         events.append(
-                            memory_broker.Published(
+                            memory_tap.Published(
                                 raw.time, raw.exchange, raw.routing_key, raw.queues, raw.envelope
                             )
                         )

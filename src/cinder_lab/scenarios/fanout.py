@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cinder_lab.memory_broker import describe
+from cinder_lab.memory_tap import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.volume import rpcapi as volume_rpcapi
 

@@ -7,22 +7,17 @@ exchange ``cinder-scheduler_fanout``.
 
 from __future__ import annotations
 
-import oslo_messaging as messaging
-
 from cinder_lab import rpc
-from cinder_lab.common.config import CONF
 from cinder_lab.context import RequestContext
 
 
-class SchedulerAPI:
+class SchedulerAPI(rpc.RPCAPI):
     """Builds targets for cinder-scheduler and casts or calls; nothing else."""
 
     RPC_API_VERSION = "3.0"
-
-    def __init__(self, version_cap: str | None = None) -> None:
-        target = messaging.Target(topic=CONF.scheduler_topic, version=self.RPC_API_VERSION)
-        cap = version_cap or CONF.upgrade_levels.scheduler
-        self.client = rpc.get_client(target, version_cap=cap)
+    TOPIC_OPTION = "scheduler_topic"
+    BINARY = "cinder-scheduler"
+    UPGRADE_LEVEL = "scheduler"
 
     def create_volume(self, ctxt: RequestContext, volume_id: str, request_spec: dict) -> None:
         """Cast to any scheduler: queue ``cinder-scheduler``."""
@@ -30,7 +25,7 @@ class SchedulerAPI:
         cctxt.cast(ctxt, "create_volume", volume_id=volume_id, request_spec=request_spec)
 
     def update_service_capabilities(
-        self, ctxt, service_name: str, host: str, capabilities: dict
+        self, ctxt: RequestContext, service_name: str, host: str, capabilities: dict
     ) -> None:
         """Fanout cast: every scheduler learns this backend's pools."""
         cctxt = self.client.prepare(fanout=True)

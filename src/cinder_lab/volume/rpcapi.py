@@ -4,7 +4,7 @@ Every volume call is routed to the *backend* level of the volume's host:
 ``extract_host('HostA@BackendB#PoolC')`` is ``HostA@BackendB``, so the message
 goes to queue ``cinder-volume.HostA@BackendB``. With ``volume_rpc_addressing =
 ocata`` the same backend is addressed as Cinder does since Ocata: topic
-``cinder-volume.HostA@BackendB``, server ``HostA``.
+``cinder-volume.HostA@BackendB``, server ``HostA``; both land in that one queue.
 """
 
 from __future__ import annotations
@@ -18,25 +18,40 @@ from cinder_lab.db.models import Volume
 from cinder_lab.volume import volume_utils
 
 
-class VolumeAPI:
+def backend_target(host: str, addressing: str | None = None) -> messaging.Target:
+    """The one rule for addressing a backend; ``addressing`` defaults to the config's.
+
+    Kilo: ``Target(topic='cinder-volume', server='host@backend')``, queue
+    ``cinder-volume.host@backend``. Ocata and later:
+    ``Target(topic='cinder-volume.host@backend', server='host')``, queue
+    ``cinder-volume.host@backend.host``; that server's topic queue is Kilo's
+    server queue, which is how the two servers share ``cinder-volume.host@backend``.
+    """
+    backend = volume_utils.extract_host(host)
+    if (addressing or CONF.volume_rpc_addressing) == "ocata":
+        plain = volume_utils.extract_host(backend, "host")
+        return messaging.Target(topic=f"{CONF.volume_topic}.{backend}", server=plain)
+    return messaging.Target(topic=CONF.volume_topic, server=backend)
+
+
+def backend_queue(host: str, addressing: str | None = None) -> str:
+    """The queue a message for ``host``'s backend lands in: ``<topic>.<server>``."""
+    target = backend_target(host, addressing)
+    return f"{target.topic}.{target.server}"
+
+
+class VolumeAPI(rpc.RPCAPI):
     """Builds targets for cinder-volume and casts or calls; nothing else."""
 
     RPC_API_VERSION = "3.0"
-
-    def __init__(self, version_cap: str | None = None) -> None:
-        target = messaging.Target(topic=CONF.volume_topic, version=self.RPC_API_VERSION)
-        cap = version_cap or CONF.upgrade_levels.volume
-        self.client = rpc.get_client(target, version_cap=cap)
+    TOPIC_OPTION = "volume_topic"
+    BINARY = "cinder-volume"
+    UPGRADE_LEVEL = "volume"
 
     def _get_cctxt(self, host: str, **kwargs: object) -> messaging.RPCClient:
-        """Address one backend: Kilo's server=host@backend, or Ocata's topic.host@backend."""
-        backend = volume_utils.extract_host(host)
-        if CONF.volume_rpc_addressing == "ocata":
-            # Ocata: topic cinder-volume.host@backend, server host (active-active ready).
-            topic = f"{CONF.volume_topic}.{backend}"
-            server = volume_utils.extract_host(backend, "host")
-            return self.client.prepare(topic=topic, server=server, **kwargs)
-        return self.client.prepare(server=backend, **kwargs)
+        """Address one backend (see ``backend_target``)."""
+        target = backend_target(host)
+        return self.client.prepare(topic=target.topic, server=target.server, **kwargs)
 
     def create_volume(self, ctxt: RequestContext, volume: Volume) -> None:
         """Cast to the backend the scheduler chose."""

@@ -8,6 +8,8 @@ A volume's ``host`` column reads ``host@backend#pool``:
 
 from __future__ import annotations
 
+import re
+
 from cinder_lab import exception
 
 DEFAULT_POOL_NAME = "_pool0"
@@ -70,3 +72,22 @@ def hosts_are_equivalent(host_1: str | None, host_2: str | None) -> bool:
     if not (host_1 and host_2):
         return host_1 == host_2
     return extract_host(host_1) == extract_host(host_2)
+
+
+def check_host_string(host: str | None) -> str:
+    """``host[@backend][#pool]`` with no empty part and no space, or InvalidHost.
+
+    The lab's one validator of a host string typed by a user (``route``,
+    ``extract-host``); Cinder itself never validates, it only splits.
+    """
+    parts = re.split(r"[@#]", host) if host else [""]
+    if (
+        not host
+        or any(c.isspace() for c in host)
+        or host.count("#") > 1
+        or host.count("@") > 1
+        or ("#" in host and "@" in host and host.index("#") < host.index("@"))
+        or any(not p for p in parts)
+    ):
+        raise exception.InvalidHost(reason=f"{host!r} is not host[@backend][#pool]")
+    return host

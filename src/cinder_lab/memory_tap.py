@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 from kombu.transport import memory
 
+from cinder_lab import rpc
+
 _LOCK = threading.Lock()
 _LISTENERS: list[Callable[[Published], None]] = []
 _DELIVERY_LISTENERS: list[Callable[[Delivered], None]] = []
 _CONSUMERS: dict[tuple[int, str], str] = {}  # (channel, consumer tag) -> queue
 _INSTALLED = False
-POLL_FLOOR = 0.001  # seconds between polls of an idle in-process queue
 
 
 @dataclass
@@ -140,14 +141,7 @@ def install() -> None:
     memory.Channel.basic_publish = basic_publish
     memory.Channel.basic_consume = basic_consume
     memory.Channel.basic_cancel = basic_cancel
-    # oslo.messaging sets polling_interval = 0 on every memory connection, so each idle
-    # consumer thread spins; a 1 ms floor keeps latency and frees the CPU.
-    memory.Transport.polling_interval = property(
-        lambda self: self.__dict__.get("_polling_interval", POLL_FLOOR),
-        lambda self, value: self.__dict__.__setitem__(
-            "_polling_interval", max(value or 0.0, POLL_FLOOR)
-        ),
-    )
+    rpc.set_memory_polling_floor()
 
 
 def subscribe(listener: Callable[[Published], None]) -> Callable[[], None]:
