@@ -13,8 +13,7 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 
 from cinder_lab import context as lab_context
-from cinder_lab import exception, utils
-from cinder_lab import tracing
+from cinder_lab import exception, tracing, utils
 
 TRANSPORT: messaging.Transport | None = None
 

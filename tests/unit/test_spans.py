@@ -16,11 +16,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from cinder_lab import context
+from cinder_lab import tracing as spans
 from cinder_lab.backup import api as backup_api
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
-from cinder_lab import tracing as spans
 from cinder_lab.volume import api as volume_api
 
 EXPORTER = InMemorySpanExporter()
