@@ -8,7 +8,7 @@ import logging
 from cliff import command, lister
 
 from cinder_lab import exception
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.scenarios import SCENARIOS, base
 
 
@@ -51,3 +51,6 @@ class ScenarioRun(LabMixin, command.Command):
             raise base.ScenarioFailed(name=scenario.name, failed=len(failed), first=failed[0])
         out(f"== {scenario.name}: every check held")
         return 0
+
+
+COMMANDS = {"scenario list": ScenarioList, "scenario run": ScenarioRun}
