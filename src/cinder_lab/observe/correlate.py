@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from cinder_lab.observe import envelope, names, topology
+from cinder_lab.observe import envelope, topology
 from cinder_lab.observe.management import ManagementAPI
+from cinder_lab.observe.names import parse_connection_name, parse_queue
 from cinder_lab.observe.sources import Raw
 
 
@@ -109,7 +110,7 @@ class Correlator:
         label = self.who(conn)
         if label:
             return label
-        kind, topic, server = names.parse_queue(queue)
+        kind, topic, server = parse_queue(queue)
         if kind == "server":
             return f"{topic} {server} [by its queue name]"
         if kind == "reply" and ev.msg_id in self.calls and self.calls[ev.msg_id].publisher:
@@ -196,7 +197,7 @@ def rabbit_resolver(api: ManagementAPI) -> Resolver:
 
     def names() -> dict:
         return {
-            c["name"]: names.parse_connection_name(
+            c["name"]: parse_connection_name(
                 (c.get("client_properties") or {}).get("connection_name")
             )
             for c in api.connections()
