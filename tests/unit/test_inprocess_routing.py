@@ -172,7 +172,7 @@ def test_stopped_heartbeat_turns_down_and_refuses_backups(lab):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
     backup_service = lab.find("cinder-backup", "maqi-kilo")
-    backup_service.kill()
+    backup_service.stop_heartbeats()
     wait_down("maqi-kilo", "cinder-backup")
     assert not utils.service_is_up(db.service_get_by_args("maqi-kilo", "cinder-backup"))
     with pytest.raises(exception.ServiceNotFound):

@@ -15,7 +15,7 @@ from cinder_lab.volume import volume_utils
 
 
 class API:
-    """create / get / get_all for backups."""
+    """Backup requests: create (the list and show commands read the database)."""
 
     def __init__(self) -> None:
         self.backup_rpcapi = backup_rpcapi.BackupAPI()
@@ -32,9 +32,7 @@ class API:
                 return True
         return False
 
-    def create(
-        self, ctxt: context.RequestContext, volume_id: str, name: str | None = None
-    ) -> models.Backup:
+    def create(self, ctxt: context.RequestContext, volume_id: str) -> models.Backup:
         """Check the volume and the backup service, store the backup, cast to it."""
         volume = db.volume_get(volume_id)
         if volume.status != "available":
@@ -62,11 +60,3 @@ class API:
             db.backup_update(backup.id, {"status": "error", "fail_reason": f"cast failed: {e}"})
             raise
         return backup
-
-    def get(self, ctxt: context.RequestContext, backup_id: str) -> models.Backup:
-        """One backup, or BackupNotFound."""
-        return db.backup_get(backup_id)
-
-    def get_all(self, ctxt: context.RequestContext) -> list[models.Backup]:
-        """Every backup."""
-        return db.backup_get_all()

@@ -11,6 +11,7 @@ import logging
 import oslo_messaging as messaging
 
 from cinder_lab import context, exception, manager
+from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.volume import rpcapi as volume_rpcapi
@@ -24,15 +25,11 @@ INCOMPLETE = "incomplete backup reset on manager restart"
 class BackupManager(manager.Manager):
     """Runs backups for volumes whose host part equals this service's host."""
 
-    RPC_API_VERSION = "2.0"
+    RPC_API_VERSION = backup_rpcapi.BackupAPI.RPC_API_VERSION
     target = messaging.Target(version=RPC_API_VERSION)
 
     def __init__(self, host: str) -> None:
         super().__init__(host)
-        self.volume_rpcapi: volume_rpcapi.VolumeAPI | None = None
-
-    def init_host_with_rpc(self) -> None:
-        """Build the client once the transport exists."""
         self.volume_rpcapi = volume_rpcapi.VolumeAPI()
 
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
@@ -65,8 +62,6 @@ class BackupManager(manager.Manager):
     def _create_backup(self, context: context.RequestContext, backup: models.Backup) -> None:
         backup_id = backup.id
         volume = db.volume_get(backup.volume_id)
-        if self.volume_rpcapi is None:
-            self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         try:
             device = self.volume_rpcapi.get_backup_device(context, backup_id, volume)
             self.fake_work("create_backup")

@@ -9,7 +9,7 @@ import logging
 from cliff import command, lister
 
 from cinder_lab import exception
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.scenarios import SCENARIOS, base
 
 
@@ -68,3 +68,6 @@ class ScenarioRun(LabMixin, command.Command):
         if not as_json:
             out(f"== {scenario.name}: every check held")
         return 0
+
+
+COMMANDS = {"scenario list": ScenarioList, "scenario run": ScenarioRun}

@@ -13,6 +13,7 @@ import oslo_messaging as messaging
 from cinder_lab import context, exception, manager
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.scheduler.host_manager import HostManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
 
@@ -22,17 +23,16 @@ LOG = logging.getLogger(__name__)
 class SchedulerManager(manager.Manager):
     """Serves queues ``cinder-scheduler``, ``cinder-scheduler.<host>`` and a fanout queue."""
 
-    RPC_API_VERSION = "3.0"
+    RPC_API_VERSION = scheduler_rpcapi.SchedulerAPI.RPC_API_VERSION
     target = messaging.Target(version=RPC_API_VERSION)
 
     def __init__(self, host: str) -> None:
         super().__init__(host)
         self.host_manager = HostManager()
-        self.volume_rpcapi: volume_rpcapi.VolumeAPI | None = None
+        self.volume_rpcapi = volume_rpcapi.VolumeAPI()
 
     def init_host_with_rpc(self) -> None:
         """Ask every volume service for its pools (a fanout cast), as Cinder does at start."""
-        self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         self.volume_rpcapi.publish_service_capabilities(context.get_admin_context())
 
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
@@ -75,6 +75,10 @@ class SchedulerManager(manager.Manager):
         with self.working_on("Volume", volume.id):
             try:
                 self._schedule_create_volume(context, volume, request_spec)
+            except exception.NoValidBackend as e:
+                # Cinder's filter scheduler: no pool passed the filters; the volume is 'error'.
+                LOG.warning("volume %s: %s", volume_id, e)
+                db.volume_update(volume_id, {"status": "error", "status_reason": str(e)})
             except Exception as e:
                 # As Cinder's scheduler flow does: a failed scheduling leaves the volume 'error'.
                 first = (str(e).splitlines() or [""])[0]
@@ -90,13 +94,9 @@ class SchedulerManager(manager.Manager):
             volume.size, request_spec.get("volume_type"), volume.availability_zone
         )
         if not pools:
-            reason = "No valid backend was found. No pool can hold this volume."
-            LOG.warning("volume %s: %s", volume_id, reason)
-            db.volume_update(volume_id, {"status": "error", "status_reason": reason})
-            return
+            raise exception.NoValidBackend(reason="No pool can hold this volume.")
         self.fake_work("create_volume")
         host = pools[0]["name"]
+        LOG.info("volume %s: chose pool %s of %d usable", volume_id, host, len(pools))
         volume = db.volume_update(volume_id, {"host": host})
-        if self.volume_rpcapi is None:
-            self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         self.volume_rpcapi.create_volume(context, volume)

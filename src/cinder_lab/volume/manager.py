@@ -13,6 +13,7 @@ from cinder_lab import context, exception, manager
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
+from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
 
 LOG = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ LOG = logging.getLogger(__name__)
 class VolumeManager(manager.Manager):
     """Serves queue ``cinder-volume.<host@backend>`` for one backend section."""
 
-    RPC_API_VERSION = "3.0"
+    RPC_API_VERSION = volume_rpcapi.VolumeAPI.RPC_API_VERSION
     target = messaging.Target(version=RPC_API_VERSION)
 
     def __init__(
@@ -32,11 +33,10 @@ class VolumeManager(manager.Manager):
         # LVM-like drivers report one pool named after volume_backend_name.
         self.pool_name = pool_name or backend
         self.total_capacity_gb = total_capacity_gb
-        self.scheduler_rpcapi: scheduler_rpcapi.SchedulerAPI | None = None
+        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
 
     def init_host_with_rpc(self) -> None:
         """Report pools to the schedulers as soon as we can receive work."""
-        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
         self.publish_service_capabilities(context.get_admin_context())
 
     def periodic_tasks(self, ctxt: context.RequestContext) -> None:
@@ -104,8 +104,6 @@ class VolumeManager(manager.Manager):
 
     def publish_service_capabilities(self, context: context.RequestContext) -> None:
         """Fanout-cast this backend's pools to every scheduler."""
-        if self.scheduler_rpcapi is None:
-            return
         try:
             self.scheduler_rpcapi.update_service_capabilities(
                 context, "volume", self.host, self.capabilities()
