@@ -18,6 +18,7 @@ import prettytable
 
 from cinder_lab import memory_tap, utils
 from cinder_lab.cmd import common
+from cinder_lab.cmd.shell import SERVICE_COLUMNS, service_row
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.observe import topology
@@ -67,8 +68,6 @@ def flush(events: Events) -> None:
 
 def services_table() -> None:
     """``cinder-lab service-list``."""
-    from cinder_lab.cmd.shell import SERVICE_COLUMNS, service_row
-
     table(list(SERVICE_COLUMNS[:6]), [service_row(s)[:6] for s in db.service_get_all()])
 
 
