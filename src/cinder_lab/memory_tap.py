@@ -48,10 +48,6 @@ class Published:
         return envelope_mod.kind(self)
 
 
-# Kept for the callers that print a tap's events; the one definition is the envelope's.
-describe = envelope_mod.describe
-
-
 @dataclass
 class Delivered:
     """One message taken from a queue by a consumer channel (``channel`` is its id)."""
