@@ -173,9 +173,22 @@ def test_an_unknown_object_or_version_cap_is_refused(rows):
     primitive[NAME] = "Snapshot"
     with pytest.raises(ovo_exception.UnsupportedObjectError, match="Snapshot"):
         base.CinderObjectSerializer().deserialize_entity(ctxt(), primitive)
-    with pytest.raises(ValueError, match="1.38"):
-        base.CinderObjectSerializer("1.38")
-    assert base.CinderObjectSerializer("1.39").version_cap == "1.39"
+    with pytest.raises(ValueError, match="1.37"):
+        base.CinderObjectSerializer("1.37")
+    assert base.CinderObjectSerializer("1.39").manifest is None
+
+
+def test_under_an_older_cap_objects_go_at_the_caps_versions(rows):
+    """Cap 1.38 (before use_quota): Volume goes as 1.8, nested ones too, via the manifest."""
+    volume = Volume.from_row(rows[0], ctxt())
+    info = BackupDeviceInfo(volume=volume, secure_enabled=False)
+    serializer = base.CinderObjectSerializer("1.38")
+    assert serializer.serialize_entity(ctxt(), volume)["versioned_object.version"] == "1.8"
+    nested = serializer.serialize_entity(ctxt(), info)[DATA]["volume"]
+    assert nested["versioned_object.version"] == "1.8"
+    # The current cap leaves everything at its own version.
+    current = base.CinderObjectSerializer("1.39").serialize_entity(ctxt(), [volume])
+    assert current[0]["versioned_object.version"] == "1.9"
 
 
 def test_a_volume_object_crosses_a_real_cast(rows, memory_conf):

@@ -13,8 +13,7 @@ field coercion and the refusal of unknown versions are the library's, not ours.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from oslo_utils import versionutils
 from oslo_versionedobjects import base, fields
 
 from cinder_lab import objects
@@ -29,12 +28,14 @@ __all__ = [
     "ClusteredObject",
 ]
 
-# Today's Cinder's current manifest, OBJ_VERSIONS.get_current() == '1.39', trimmed
-# to the objects the lab has. Services report '1.39' as object_current_version.
-OBJ_VERSIONS_CURRENT = "1.39"
+# Cinder's OBJ_VERSIONS history (cinder/objects/base.py, master), trimmed to the lab's
+# objects: '1.38' is Cinder's base (pre-history) and '1.39' added Volume 1.9 (use_quota).
+# Services report the newest as object_current_version; peers pin to the oldest.
 OBJ_VERSIONS: dict[str, dict[str, str]] = {
-    OBJ_VERSIONS_CURRENT: {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.9"},
+    "1.38": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.8"},
+    "1.39": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.9"},
 }
+OBJ_VERSIONS_CURRENT = "1.39"
 
 
 class CinderObjectRegistry(base.VersionedObjectRegistry):
@@ -106,26 +107,38 @@ class ClusteredObject:
 class CinderObjectSerializer(base.VersionedObjectSerializer):
     """Objects to primitives and back in RPC; mirrors cinder.objects.base.CinderObjectSerializer.
 
-    ``version_cap`` is the manifest version the peers understand (Cinder takes it
-    from the services table). The lab only knows the current manifest, so any
-    other cap is refused rather than silently ignored.
+    ``version_cap`` is the manifest version (``OBJ_VERSIONS``) every peer
+    understands; Cinder takes it from the services table. Under an older cap each
+    outgoing object, and each object nested in it, is sent at the cap's version
+    through o.vo's manifest backport, as Cinder does. An unknown cap is refused.
     """
 
     OBJ_BASE_CLASS = CinderObject
 
     def __init__(self, version_cap: str | None = None) -> None:
         super().__init__()
-        if version_cap not in (None, OBJ_VERSIONS_CURRENT):
-            raise ValueError(
-                f"objects version cap {version_cap!r} is unknown: the lab has only "
-                f"{OBJ_VERSIONS_CURRENT!r}"
-            )
         self.version_cap = version_cap
+        self.manifest: dict[str, str] | None = None
+        if version_cap and version_cap != OBJ_VERSIONS_CURRENT:
+            if version_cap not in OBJ_VERSIONS:
+                raise ValueError(
+                    f"objects version cap {version_cap!r} is unknown: "
+                    f"known are {', '.join(OBJ_VERSIONS)}"
+                )
+            self.manifest = OBJ_VERSIONS[version_cap]
+
+    def _get_capped_obj_version(self, obj: base.VersionedObject) -> str | None:
+        """The cap's version of ``obj``, or None to send it as it is (never forward-port)."""
+        capped = OBJ_VERSIONS.get(self.version_cap or "", {}).get(obj.obj_name())
+        if capped and versionutils.convert_version_to_tuple(
+            capped
+        ) > versionutils.convert_version_to_tuple(obj.VERSION):
+            return None
+        return capped
 
     def serialize_entity(self, context: object, entity: object) -> object:
         if isinstance(entity, (tuple, list, set, dict)):
             return self._process_iterable(context, self.serialize_entity, entity)
-        to_primitive: Callable | None = getattr(entity, "obj_to_primitive", None)
-        if callable(to_primitive):
-            return to_primitive()
+        if callable(getattr(entity, "obj_to_primitive", None)):
+            return entity.obj_to_primitive(self._get_capped_obj_version(entity), self.manifest)
         return entity
