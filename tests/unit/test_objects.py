@@ -173,6 +173,10 @@ def test_an_unknown_object_or_version_cap_is_refused(rows):
     primitive[NAME] = "Snapshot"
     with pytest.raises(ovo_exception.UnsupportedObjectError, match="Snapshot"):
         base.CinderObjectSerializer().deserialize_entity(ctxt(), primitive)
+    primitive[NAME] = "Volume"
+    primitive["versioned_object.namespace"] = "nova"  # Nova's Volume is not Cinder's
+    with pytest.raises(ovo_exception.UnsupportedObjectError, match="nova.Volume"):
+        base.CinderObjectSerializer().deserialize_entity(ctxt(), primitive)
     with pytest.raises(ValueError, match="1.37"):
         base.CinderObjectSerializer("1.37")
     assert base.CinderObjectSerializer("1.39").manifest is None
