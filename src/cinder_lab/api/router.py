@@ -1,0 +1,69 @@
+"""The URL map and the application; mirrors cinder/api/v3/router.py and cinder/api/__init__.py.
+
+Paths carry the project, as Cinder's did before microversion 3.67:
+``/v3/{project_id}/volumes``. An unknown path or method gets webob's 404, as
+Cinder's routes mapper answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cinder_lab import rpc
+from cinder_lab.api import errors, versions
+from cinder_lab.api.v3 import backups, scheduler_stats, services, volumes
+from cinder_lab.api.wsgi import resource
+from cinder_lab.common.config import CONF
+
+P = "/v3/{project_id}"
+
+ROUTES = [
+    Route("/", versions.all_versions, methods=["GET"]),
+    Route("/v3", versions.v3_index, methods=["GET"]),
+    Route("/v3/", versions.v3_index, methods=["GET"]),
+    Route(f"{P}/volumes", resource(volumes.index), methods=["GET"]),
+    Route(f"{P}/volumes", resource(volumes.create, 202), methods=["POST"]),
+    Route(f"{P}/volumes/detail", resource(volumes.detail), methods=["GET"]),
+    Route(f"{P}/volumes/{{id}}", resource(volumes.show), methods=["GET"]),
+    Route(f"{P}/backups", resource(backups.index), methods=["GET"]),
+    Route(f"{P}/backups", resource(backups.create, 202), methods=["POST"]),
+    Route(f"{P}/backups/detail", resource(backups.detail), methods=["GET"]),
+    Route(f"{P}/backups/{{id}}", resource(backups.show), methods=["GET"]),
+    Route(f"{P}/os-services", resource(services.index), methods=["GET"]),
+    Route(f"{P}/os-services/{{action}}", resource(services.update), methods=["PUT"]),
+    Route(f"{P}/scheduler-stats/get_pools", resource(scheduler_stats.get_pools), methods=["GET"]),
+]
+
+
+async def not_found(request: Request, exc: HTTPException) -> Response:
+    """No route (or no such method on it): webob's 404, as Cinder's mapper gives."""
+    return errors.webob_response(404, "The resource could not be found.")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """The API process is an RPC client: its transport is made once it runs (after any fork)."""
+    owned = not rpc.initialized()
+    if owned:
+        rpc.init(CONF)
+    try:
+        yield
+    finally:
+        if owned:
+            rpc.cleanup()
+
+
+def create_app() -> Starlette:
+    """The ASGI application cinder-lab-api serves."""
+    return Starlette(
+        routes=ROUTES,
+        exception_handlers={404: not_found, 405: not_found},
+        lifespan=lifespan,
+    )
