@@ -1,8 +1,11 @@
 """The URL map and the application; mirrors cinder/api/v3/router.py and cinder/api/__init__.py.
 
-Paths carry the project, as Cinder's did before microversion 3.67:
-``/v3/{project_id}/volumes``. An unknown path or method gets webob's 404, as
-Cinder's routes mapper answers.
+Every path is served with and without the project, as today's Cinder's
+ProjectMapper does: ``/v3/{project_id}/volumes`` and ``/v3/volumes`` (the
+project then comes from the token; microversion 3.67 only announces it).
+Cinder accepts a project segment matching ``project_id_regex`` (hex and dashes
+by default); the lab takes any, so ``/v3/admin/volumes`` works. An unknown
+path or method gets webob's 404, as Cinder's routes mapper answers.
 """
 
 from __future__ import annotations
@@ -22,23 +25,34 @@ from cinder_lab.api.v3 import backups, scheduler_stats, services, volumes
 from cinder_lab.api.wsgi import resource
 from cinder_lab.common.config import CONF
 
-P = "/v3/{project_id}"
+
+def v3_routes(prefix: str) -> list[Route]:
+    """The v3 resources under ``prefix`` (``/v3`` or ``/v3/{project_id}``)."""
+    P = prefix  # noqa: N806 - reads like the paths in Cinder's api-ref
+    return [
+        Route(f"{P}/volumes", resource(volumes.index), methods=["GET"]),
+        Route(f"{P}/volumes", resource(volumes.create, 202), methods=["POST"]),
+        Route(f"{P}/volumes/detail", resource(volumes.detail), methods=["GET"]),
+        Route(f"{P}/volumes/{{id}}", resource(volumes.show), methods=["GET"]),
+        Route(f"{P}/backups", resource(backups.index), methods=["GET"]),
+        Route(f"{P}/backups", resource(backups.create, 202), methods=["POST"]),
+        Route(f"{P}/backups/detail", resource(backups.detail), methods=["GET"]),
+        Route(f"{P}/backups/{{id}}", resource(backups.show), methods=["GET"]),
+        Route(f"{P}/os-services", resource(services.index), methods=["GET"]),
+        Route(f"{P}/os-services/{{action}}", resource(services.update), methods=["PUT"]),
+        Route(
+            f"{P}/scheduler-stats/get_pools", resource(scheduler_stats.get_pools), methods=["GET"]
+        ),
+    ]
+
 
 ROUTES = [
     Route("/", versions.all_versions, methods=["GET"]),
     Route("/v3", versions.v3_index, methods=["GET"]),
     Route("/v3/", versions.v3_index, methods=["GET"]),
-    Route(f"{P}/volumes", resource(volumes.index), methods=["GET"]),
-    Route(f"{P}/volumes", resource(volumes.create, 202), methods=["POST"]),
-    Route(f"{P}/volumes/detail", resource(volumes.detail), methods=["GET"]),
-    Route(f"{P}/volumes/{{id}}", resource(volumes.show), methods=["GET"]),
-    Route(f"{P}/backups", resource(backups.index), methods=["GET"]),
-    Route(f"{P}/backups", resource(backups.create, 202), methods=["POST"]),
-    Route(f"{P}/backups/detail", resource(backups.detail), methods=["GET"]),
-    Route(f"{P}/backups/{{id}}", resource(backups.show), methods=["GET"]),
-    Route(f"{P}/os-services", resource(services.index), methods=["GET"]),
-    Route(f"{P}/os-services/{{action}}", resource(services.update), methods=["PUT"]),
-    Route(f"{P}/scheduler-stats/get_pools", resource(scheduler_stats.get_pools), methods=["GET"]),
+    # Without the project first: /v3/volumes/detail is never project "volumes".
+    *v3_routes("/v3"),
+    *v3_routes("/v3/{project_id}"),
 ]
 
 
