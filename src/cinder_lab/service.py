@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
-from cinder_lab.common import config
+from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
@@ -153,13 +153,35 @@ class Service:
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --
 
 
+def declared_queues(topic: str, server_queue: str) -> list[str]:
+    """The queues one oslo.messaging RPC server declares on RabbitMQ.
+
+    ``topic`` and ``topic.server`` on the topic exchange, and ``topic_fanout_<32 hex>``
+    (its exchange ``topic_fanout`` is shorter); the server queue comes from the
+    caller so the volume's stays ``volume_rpcapi.backend_queue``.
+    """
+    return [topic, server_queue, f"{topic}_fanout_{'0' * 32}"]
+
+
+def volume_queues(host: str) -> list[str]:
+    """Every queue the cinder-volume service of ``host@backend`` declares."""
+    queues = declared_queues(CONF.volume_topic, volume_rpcapi.backend_queue(host, "kilo"))
+    if CONF.volume_rpc_addressing == "ocata":
+        target = volume_rpcapi.backend_target(host, "ocata")
+        queues += declared_queues(target.topic, volume_rpcapi.backend_queue(host, "ocata"))
+    return queues
+
+
 def backend_hosts() -> list[tuple[str, str]]:
     """``[(backend, host@backend)]`` for every enabled backend; errors before any start."""
     if not CONF.enabled_backends:
         raise exception.ConfigError(
             reason="enabled_backends is empty: cinder-lab-volume needs at least one backend section"
         )
-    return [(b, config.backend_host(b)) for b in CONF.enabled_backends]
+    hosts = [(b, config.backend_host(b)) for b in CONF.enabled_backends]
+    for _backend, host in hosts:
+        names.check_queue_names(volume_queues(host), f"cinder-volume {host[:40]}")
+    return hosts
 
 
 def create_volume_service(backend: str) -> Service:
@@ -176,13 +198,21 @@ def create_volume_service(backend: str) -> Service:
     return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
 
 
+def _check_plain_queues(topic: str, binary: str) -> None:
+    """A backup or scheduler service's queues fit AMQP's names (checked before any row)."""
+    queues = declared_queues(topic, f"{topic}.{CONF.host}")
+    names.check_queue_names(queues, f"{binary} {CONF.host[:40]}")
+
+
 def create_backup_service() -> Service:
     """The cinder-backup Service for ``[DEFAULT] host``: no ``@backend``."""
+    _check_plain_queues(CONF.backup_topic, "cinder-backup")
     return Service(CONF.host, "cinder-backup", CONF.backup_topic, BackupManager(CONF.host))
 
 
 def create_scheduler_service() -> Service:
     """The cinder-scheduler Service for ``[DEFAULT] host``."""
+    _check_plain_queues(CONF.scheduler_topic, "cinder-scheduler")
     return Service(CONF.host, "cinder-scheduler", CONF.scheduler_topic, SchedulerManager(CONF.host))
 
 
