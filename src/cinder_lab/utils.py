@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import signal
 import threading
@@ -83,3 +84,32 @@ def mask_url(url: str | None) -> str:
     # oslo transport URLs may list several hosts: rabbit://u:p@h1,u:p@h2/
     masked = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", url)
     return re.sub(r"(,[^:@/,]*):[^@/,]*@", r"\1:***@", masked)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
+    """Have the kernel send ``signum`` to this (forked) process when its parent dies.
+
+    A forked backend whose launcher is killed (SIGKILL, a crash) would otherwise
+    serve on as an orphan. Linux's ``prctl(PR_SET_PDEATHSIG)``; elsewhere a
+    thread watching ``getppid()``. Mirrors nothing in Cinder: oslo.service's
+    children watch a pipe from the parent for the same reason.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent_pid, signum), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signum)
+
+
+def _watch_parent(parent_pid: int, signum: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signum)
