@@ -1,4 +1,4 @@
-"""A running binary: its services row, RPC server, heartbeat and launchers.
+"""A running binary: its services row, RPC server and heartbeat.
 
 Mirrors cinder/service.py: ``Service.start()`` registers (or reuses) the
 ``services`` row for ``(host, binary)``, starts an RPC server on
@@ -8,16 +8,10 @@ Mirrors cinder/service.py: ``Service.start()`` registers (or reuses) the
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import sys
 import threading
 from collections.abc import Callable
 
 import oslo_messaging as messaging
-from futurist import _thread as futurist_thread
-from oslo_config import cfg
-from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
@@ -55,6 +49,10 @@ class Service:
         self.extra_servers: list[messaging.RPCServer] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # A SQLite file deleted (or replaced) under a running service: see database_lost.
+        self._db_file: str | None = None
+        self._db_identity: tuple[int, int] | None = None
+        self.lost: str | None = None
 
     def __repr__(self) -> str:
         return f"<Service {self.binary} {self.host}>"
@@ -80,6 +78,9 @@ class Service:
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
         self._register()
+        self._db_file = utils.sqlite_file(CONF.database.connection)
+        if self._db_file:
+            self._db_identity = utils.file_identity(self._db_file)
         self.report_state()
         self.manager.init_host()
         target = messaging.Target(
@@ -113,11 +114,31 @@ class Service:
     def report_state(self) -> None:
         """One heartbeat; mirrors cinder.service.Service.report_state."""
         assert self.service_id is not None
+        if self.database_lost():
+            return
         try:
             db.service_heartbeat(self.service_id)
         except Exception as e:
             # A lost database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
+
+    def database_lost(self) -> str | None:
+        """Why this service must stop serving, once its SQLite file is gone or replaced.
+
+        An open SQLite connection writes on into the deleted file's inode, and a
+        new connection would create a fresh empty file: two databases, neither
+        complete. The first time it is noticed: one error line, heartbeats stop.
+        """
+        if self.lost or not self._db_file:
+            return self.lost
+        now = utils.file_identity(self._db_file)
+        if now == self._db_identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        self.lost = f"database file {self._db_file} was {what}; {self} stops serving"
+        LOG.error("%s", self.lost)
+        self._stop.set()
+        return self.lost
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(CONF.report_interval):
@@ -241,121 +262,3 @@ def create_scheduler_service() -> Service:
     """The cinder-scheduler Service for ``[DEFAULT] host``."""
     _check_plain_queues(CONF.scheduler_topic, "cinder-scheduler")
     return Service(CONF.host, "cinder-scheduler", CONF.scheduler_topic, SchedulerManager(CONF.host))
-
-
-# oslo.messaging reads its stop flag only between two waits on the socket, each
-# heartbeat_timeout_threshold / heartbeat_rate / 2 seconds long (10 s by default;
-# the server listener caps it at 5 s): a backup service with a reply queue took
-# 9 s to stop. 60 / 60 / 2 = 0.5 s per wait; the cost is one 8-byte heartbeat
-# frame per idle connection a second. A value in the config file still wins.
-STOP_HEARTBEAT_RATE = 120
-WORKER_IDLE_CHECK = 0.1  # seconds
-
-
-def prompt_stop_defaults(conf: cfg.ConfigOpts) -> None:
-    """Make a stopping server notice the stop within half a second (see above).
-
-    Call after ``rpc.init`` and before any server starts: each connection reads
-    the rate when it is made. Other drivers (``fake://``) have no such option.
-    """
-    # futurist's idle workers look at their stop flag once a second (MAX_IDLE_FOR);
-    # oslo.messaging's server.wait() joins them, so that second was part of every stop.
-    futurist_thread.ThreadWorker.MAX_IDLE_FOR = WORKER_IDLE_CHECK
-    try:
-        conf.set_default("heartbeat_rate", STOP_HEARTBEAT_RATE, group="oslo_messaging_rabbit")
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        pass
-
-
-def serve(make_service: Callable[[], Service]) -> None:
-    """Run one service in this process until SIGTERM, SIGINT or SIGHUP.
-
-    The transport is created here, after any fork; mirrors oslo.service's
-    ServiceLauncher as Cinder uses it.
-    """
-    stop = utils.stop_event()
-    rpc.init(CONF)
-    prompt_stop_defaults(CONF)  # after init: the driver registers the option
-    service = make_service()
-    try:
-        service.start()
-        while not stop.wait(0.5):  # a timed wait lets the handler run promptly
-            pass
-        utils.ignore_stop_signals()
-    finally:
-        service.stop()
-        rpc.cleanup()
-
-
-class ProcessLauncher:
-    """One child process per service, as cinder-volume runs one per backend.
-
-    Mirrors oslo.service's ProcessLauncher, without respawning: if a child
-    dies, the launcher stops the others and exits non-zero so the failure
-    shows.
-    """
-
-    def __init__(self) -> None:
-        self.children: dict[int, str] = {}
-
-    def launch_service(self, name: str, make_service: Callable[[], Service]) -> None:
-        """Fork a child that runs ``make_service()`` via ``serve``."""
-        # Never hand a pooled DB connection to a child.
-        db.dispose_engine()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                for signum in utils.STOP_SIGNALS:
-                    signal.signal(signum, signal.SIG_DFL)
-                utils.die_with_parent(parent)  # no orphan if the launcher is killed
-                serve(make_service)
-            except exception.CinderLabException as e:
-                print(f"ERROR: {name}: {utils.mask_url(str(e))}", file=sys.stderr)
-                code = 1
-            except SQLAlchemyError as e:
-                # A database that refuses us is bad input, not a crash: one masked line.
-                url = utils.mask_url(CONF.database.connection)
-                first = (str(e.orig or e).splitlines() or [""])[0]
-                print(f"ERROR: {name}: database {url}: {utils.mask_url(first)}", file=sys.stderr)
-                code = 1
-            except Exception as e:
-                LOG.exception("%s crashed", name)
-                print(f"ERROR: {name}: {e}", file=sys.stderr)
-                code = 1
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        self.children[pid] = name
-
-    def wait(self) -> int:
-        """Wait for a signal or a child's death; stop every child; return the exit code."""
-        code = 0
-        stop = utils.stop_event()
-        while not stop.is_set() and self.children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                stop.wait(0.2)
-                continue
-            name = self.children.pop(pid, "?")
-            if os.waitstatus_to_exitcode(status) != 0:
-                # The child printed why; one line per failure is enough.
-                LOG.debug("child %s (pid %d) exited: %d", name, pid, status)
-                code = 1
-                break
-        utils.ignore_stop_signals()
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in list(self.children):
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM):
-                code = 1
-        self.children.clear()
-        return code

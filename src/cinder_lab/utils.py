@@ -113,3 +113,32 @@ def _watch_parent(parent_pid: int, signum: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(0.5)
     os.kill(os.getpid(), signum)
+
+
+def sqlite_file(url: str | None) -> str | None:
+    """The absolute path of a file-backed SQLite URL; None for other databases.
+
+    >>> sqlite_file("mysql+pymysql://root@127.0.0.1/lab") is None
+    True
+    >>> sqlite_file("sqlite://") is None
+    True
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url or "")
+    except Exception:  # not a URL at all: the engine reports it, not this check
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """``(device, inode)`` of ``path``, or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)

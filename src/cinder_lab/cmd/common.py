@@ -93,7 +93,8 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
 
     What cinder-backup and cinder-scheduler's starter scripts share.
     """
-    from cinder_lab import rpc, service
+    from cinder_lab import rpc
+    from cinder_lab.cmd import launcher
     from cinder_lab.common import config
 
     def body() -> int:
@@ -101,8 +102,7 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         setup_logging()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
-        service.serve(make_service)  # type: ignore[arg-type]
-        return 0
+        return launcher.serve(make_service)  # type: ignore[arg-type]
 
     return run(prog, body)
 
