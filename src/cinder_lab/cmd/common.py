@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import types
 from collections.abc import Callable
@@ -105,6 +106,17 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         return launcher.serve(make_service)  # type: ignore[arg-type]
 
     return run(prog, body)
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds above zero (``-5``, ``nan``, ``inf`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds: {text!r}")
+    return value
 
 
 def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
