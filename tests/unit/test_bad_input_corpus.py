@@ -144,7 +144,7 @@ BAD_ARGS = [
     (["create", "1", "--wait", "--wait-timeout", "nan"], "positive, finite"),
     (["create", "1", "--wait", "--wait-timeout", "inf"], "positive, finite"),
     (["create", "1", "--wait", "--wait-timeout", "0"], "positive, finite"),
-    (["backup-create", "v1", "--wait", "--wait-timeout", "-inf"], "positive, finite"),
+    (["backup-create", "v1", "--wait", "--wait-timeout=-inf"], "positive, finite"),
     (["create", "1", "--volume-type"], "expected one argument"),
     (["show", ""], "could not be found"),
     (["show", "v1'; drop table volumes; --"], "could not be found"),
