@@ -77,6 +77,7 @@ class Service:
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
+        utils.follow_debugger_into_threads()  # pdb breakpoints in the threads started below
         self._register()
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:

@@ -142,3 +142,21 @@ def file_identity(path: str) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def follow_debugger_into_threads() -> None:
+    """Under ``python -m pdb``, make breakpoints hit in threads started from now on.
+
+    pdb traces only the thread it runs in (``sys.settrace`` is per thread), so a
+    ``b backup/manager.py:N`` set at the prompt never stops in a service thread.
+    Handing pdb's trace function to ``threading.settrace`` makes every later
+    thread (RPC server, executor workers, heartbeats) report to the same pdb.
+    Nothing happens without pdb or without a breakpoint (no trace function then);
+    debugpy and other debuggers follow threads themselves and are left alone.
+    """
+    import bdb
+    import sys
+
+    trace = sys.gettrace()
+    if isinstance(getattr(trace, "__self__", None), bdb.Bdb) and threading.gettrace() is None:
+        threading.settrace(trace)
