@@ -119,6 +119,8 @@ class Service:
             return
         try:
             db.service_heartbeat(self.service_id)
+            # The same beat renews the lease on the requests this process works on.
+            db.worker_touch(utils.process_token())
         except Exception as e:
             # A lost database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
