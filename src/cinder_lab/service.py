@@ -96,6 +96,7 @@ class Service:
             self.host,
             self.topic,
         )
+        self._warn_if_claimed(f"{self.topic}.{self.host}")
         self.rpcserver = rpc.get_server(target, [self.manager])
         self.rpcserver.start()
         for extra in self.extra_targets:
@@ -106,6 +107,31 @@ class Service:
         self.manager.init_host_with_rpc()
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._periodic_loop, "periodic")
+
+    def _warn_if_claimed(self, queue: str) -> None:
+        """One warning line when another process already consumes this service's queue.
+
+        Two processes with one ``host`` (or ``backend_host``) share its requests:
+        right for a shared backend, a surprise otherwise. The broker knows (a
+        passive declare returns the consumer count); in-process mode has no peers.
+        """
+        if rpc.is_in_process(CONF):
+            return
+        conn = rpc.kombu_connection(CONF)
+        try:
+            _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
+        except Exception:  # no such queue yet (the usual first start), or no answer
+            return
+        finally:
+            conn.release()
+        if consumers:
+            LOG.warning(
+                "%s: %d other process(es) already consume %s; they will share its requests "
+                "(right only for a shared backend_host)",
+                self,
+                consumers,
+                queue,
+            )
 
     def _spawn(self, fn: Callable[[], None], name: str) -> None:
         t = threading.Thread(target=fn, name=f"{self.host}-{name}", daemon=True)

@@ -108,3 +108,14 @@ def test_die_with_parent_signals_a_child_whose_parent_is_gone(tmp_path):
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 7
+
+
+def test_a_second_process_with_the_same_host_is_warned_in_one_line(rabbit_lab):
+    first, _binary, _hosts = start_and_wait_up(rabbit_lab, "cinder-lab-backup")
+    conf = rabbit_lab.tmp / "lab.conf"
+    second = rabbit_lab.start("cinder-lab-backup", conf)
+    wait_until(lambda: " WARNING " in second.output(), what="the second one's warning")
+    wait_until(lambda: "starting" in second.output(), what="the second cinder-lab-backup")
+    warned = [line for line in second.output().splitlines() if " WARNING " in line]
+    assert len(warned) == 1 and "already consume cinder-backup.maqi-kilo" in warned[0], warned
+    assert " WARNING " not in first.output()
