@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import oslo_messaging as messaging
 
-from cinder_lab import context, exception, rpc, utils
+from cinder_lab import context, exception, objects, rpc, utils
 from cinder_lab.backup.manager import BackupManager
 from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
@@ -57,19 +57,29 @@ class Service:
     def __repr__(self) -> str:
         return f"<Service {self.binary} {self.host}>"
 
+    def _versions(self) -> dict:
+        """Today's services row says what it speaks (Liberty on); Kilo's had no such columns."""
+        if config.is_kilo():
+            return {"rpc_current_version": None, "object_current_version": None}
+        return {
+            "rpc_current_version": self.manager.target.version,
+            "object_current_version": objects.OBJ_VERSION,
+        }
+
     def _register(self) -> None:
         # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
+        values = {"availability_zone": self.availability_zone, **self._versions()}
         try:
             row = db.service_get_by_args(self.host, self.binary)
-            db.service_update(row.id, {"availability_zone": self.availability_zone})
+            db.service_update(row.id, values)
         except exception.HostBinaryNotFound:
             row = db.service_create(
                 {
                     "host": self.host,
                     "binary": self.binary,
                     "topic": self.topic,
-                    "availability_zone": self.availability_zone,
                     "report_count": 0,
+                    **values,
                 }
             )
         self.service_id = row.id
@@ -85,7 +95,7 @@ class Service:
         self.report_state()
         self.manager.init_host()
         target = messaging.Target(
-            topic=self.topic, server=self.host, version=self.manager.RPC_API_VERSION
+            topic=self.topic, server=self.host, version=self.manager.target.version
         )
         LOG.info(
             "starting %s on host %s: consuming %s, %s.%s and %s_fanout",
@@ -242,10 +252,10 @@ def declared_queues(topic: str, server_queue: str) -> list[str]:
 
 def volume_queues(host: str) -> list[str]:
     """Every queue the cinder-volume service of ``host@backend`` declares."""
-    queues = declared_queues(CONF.volume_topic, volume_rpcapi.backend_queue(host, "kilo"))
-    if CONF.volume_rpc_addressing == "ocata":
-        target = volume_rpcapi.backend_target(host, "ocata")
-        queues += declared_queues(target.topic, volume_rpcapi.backend_queue(host, "ocata"))
+    queues = declared_queues(CONF.volume_topic, volume_rpcapi.backend_queue(host, False))
+    if not config.is_kilo():  # today's second server (see create_volume_service)
+        target = volume_rpcapi.backend_target(host, new_style=True)
+        queues += declared_queues(target.topic, volume_rpcapi.backend_queue(host, True))
     return queues
 
 
@@ -267,10 +277,10 @@ def create_volume_service(backend: str) -> Service:
     host = config.backend_host(backend)
     manager = VolumeManager(host, backend, conf.volume_backend_name, conf.total_capacity_gb)
     extra = []
-    if CONF.volume_rpc_addressing == "ocata":
+    if not config.is_kilo():
         # Since Ocata Cinder runs a second server that shares queue cinder-volume.host@backend.
-        target = volume_rpcapi.backend_target(host, "ocata")
-        target.version = manager.RPC_API_VERSION
+        target = volume_rpcapi.backend_target(host, new_style=True)
+        target.version = manager.target.version
         extra.append(target)
     return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
 

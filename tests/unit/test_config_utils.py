@@ -189,12 +189,12 @@ def test_volume_queues_use_backend_queue_and_ocata_adds_its_server(tmp_path):
 
     parse(tmp_path, "[DEFAULT]\nhost = a.b\n")
     kilo = service.volume_queues("a.b@ceph")
-    assert rpcapi.backend_queue("a.b@ceph", "kilo") == "cinder-volume.a.b@ceph" in kilo
-    CONF.set_override("volume_rpc_addressing", "ocata")
+    assert rpcapi.backend_queue("a.b@ceph", False) == "cinder-volume.a.b@ceph" in kilo
+    CONF.set_override("lab_release", "current")
     try:
         ocata = service.volume_queues("a.b@ceph")
     finally:
-        CONF.clear_override("volume_rpc_addressing")
+        CONF.clear_override("lab_release")
     assert "cinder-volume.a.b@ceph.a.b" in ocata
     assert max(len(q) for q in ocata) == len("cinder-volume.a.b@ceph_fanout_") + 32
 
