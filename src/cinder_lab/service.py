@@ -122,18 +122,9 @@ class Service:
         """One warning line when another process already consumes this service's queue.
 
         Two processes with one ``host`` (or ``backend_host``) share its requests:
-        right for a shared backend, a surprise otherwise. The broker knows (a
-        passive declare returns the consumer count); in-process mode has no peers.
+        right for a shared backend, a surprise otherwise.
         """
-        if rpc.is_in_process(CONF):
-            return
-        conn = rpc.kombu_connection(CONF)
-        try:
-            _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
-        except Exception:  # no such queue yet (the usual first start), or no answer
-            return
-        finally:
-            conn.release()
+        consumers = queue_consumers(queue)
         if consumers:
             LOG.warning(
                 "%s: %d other process(es) already consume %s; they will share its requests "
@@ -235,6 +226,25 @@ def cancel_consumers(server: messaging.RPCServer) -> None:
                 consumer.cancel(tag=tag)
     except Exception as e:  # a lost broker: the close that follows copes with it
         LOG.debug("%s: could not cancel consumers: %s", server, e)
+
+
+def queue_consumers(queue: str) -> int | None:
+    """How many consumers the broker counts on ``queue`` now; None if it has no such
+    queue, cannot be asked, or is the in-process broker (no other process to see).
+
+    A passive declare answers from the queue itself; the management API's counts
+    lag by its statistics interval (5 s), too late for "did it just stop?".
+    """
+    if rpc.is_in_process(CONF):
+        return None
+    conn = rpc.kombu_connection(CONF)
+    try:
+        _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
+        return int(consumers)
+    except Exception:  # no such queue (a 404 closes the channel), or no broker
+        return None
+    finally:
+        conn.release()
 
 
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --

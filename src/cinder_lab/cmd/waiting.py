@@ -2,37 +2,25 @@
 
 The lab's own: python-cinderclient has no ``--wait``. A request that is still
 ``creating`` waits in a queue; the message names that queue (the same rule
-``volume/rpcapi.py`` routes by), whether anything consumes it (from RabbitMQ's
-management API when it answers) and whether the service behind it is up.
+``volume/rpcapi.py`` routes by), whether anything consumes it (the broker's
+own count) and whether the service behind it is up.
 """
 
 from __future__ import annotations
 
-from cinder_lab import exception, rpc, utils
+from cinder_lab import exception, service, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
 
-CONSUMER_TIMEOUT = 2.0  # seconds: the hint must not make a failed wait much longer
-
 
 def consumers_of(queue: str) -> str:
-    """``'no consumer'``, ``'2 consumers'``, ``'no such queue'`` or ``''`` if unknown."""
-    if rpc.is_in_process(CONF):
-        return ""  # an in-process broker is invisible from another process
-    from cinder_lab.observe.management import ManagementAPI
-
-    api = ManagementAPI.from_conf(CONF)
-    api.timeout = min(api.timeout, CONSUMER_TIMEOUT)
-    try:
-        found = api.queue(queue)
-    except exception.CinderLabException:
+    """``'no consumer'``, ``'2 consumers'``, or ``''`` when the broker cannot tell."""
+    count = service.queue_consumers(queue)
+    if count is None:
         return ""
-    if found is None:
-        return "no such queue"
-    count = int(found.get("consumers") or 0)
     return "no consumer" if count == 0 else f"{count} consumer{'s' if count > 1 else ''}"
 
 
