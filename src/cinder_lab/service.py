@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 import oslo_messaging as messaging
 
-from cinder_lab import context, exception, objects, rpc, utils
+from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
 from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
+from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
 from cinder_lab.scheduler.manager import SchedulerManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume.manager import VolumeManager
@@ -63,7 +64,7 @@ class Service:
             return {"rpc_current_version": None, "object_current_version": None}
         return {
             "rpc_current_version": self.manager.target.version,
-            "object_current_version": objects.OBJ_VERSION,
+            "object_current_version": OBJ_VERSIONS_CURRENT,
         }
 
     def _register(self) -> None:
