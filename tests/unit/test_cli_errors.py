@@ -201,3 +201,29 @@ def test_show_prints_the_host_at_each_level(tmp_path):
         "maqi-kilo@ceph",
         "fast",
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "expect"),
+    [
+        ("maqi-kilo", "its queue cinder-backup.maqi-kilo; no cinder-backup maqi-kilo has ever"),
+        (None, "its queue cinder-scheduler; no cinder-scheduler is up"),  # today: not placed yet
+    ],
+)
+def test_a_backup_wait_names_the_queue_it_waits_in(tmp_path, host, expect):
+    from types import SimpleNamespace
+
+    from cinder_lab.cmd import waiting
+    from cinder_lab.common import config
+    from cinder_lab.db import api as db
+
+    conf = conf_for(tmp_path)
+    run_cli(conf, "service-list")  # creates the schema
+    config.parse_args(["--config-file", str(conf)])
+    backup = SimpleNamespace(id="b1", status="creating", host=host, volume_id="v-gone")
+    try:
+        text = str(waiting.failure("backup", backup, None, 3, {"creating"}))
+    finally:
+        db.dispose_engine()
+    assert text.startswith(f"backup b1 still creating after 3 s: {expect}"), text
+    assert text.endswith("see cinder-lab route v-gone --action backup"), text

@@ -9,6 +9,7 @@ own count) and whether the service behind it is up.
 from __future__ import annotations
 
 from cinder_lab import exception, service, utils
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -49,25 +50,32 @@ def volume_waits(volume: models.Volume) -> str:
         where = [_queue_part(volume_rpcapi.backend_queue(volume.host))]
         where.append(service_says("cinder-volume", backend))
     else:
-        where = [_queue_part(CONF.scheduler_topic)]
-        up = [s for s in db.service_get_all() if s.binary == "cinder-scheduler"]
-        up = [s for s in up if utils.service_is_up(s)]
-        where.append(f"{len(up)} cinder-scheduler up" if up else "no cinder-scheduler is up")
+        where = [_queue_part(CONF.scheduler_topic), _schedulers_up()]
     return "; ".join(where) + f"; see cinder-lab route {volume.id}"
 
 
+def _schedulers_up() -> str:
+    up = [s for s in db.service_get_all() if s.binary == "cinder-scheduler"]
+    up = [s for s in up if utils.service_is_up(s)]
+    return f"{len(up)} cinder-scheduler up" if up else "no cinder-scheduler is up"
+
+
 def backup_waits(backup: models.Backup) -> str:
-    """Where a ``creating`` backup's request waits: ``cinder-backup.<host>``, then its volume."""
-    where = [_queue_part(f"{CONF.backup_topic}.{backup.host}")]
-    where.append(service_says("cinder-backup", backup.host or "?"))
+    """Where a ``creating`` backup's request waits: the scheduler's queue until it picks a
+    host (today's Cinder), then ``cinder-backup.<host>``; today's backup then asks the
+    volume's backend for its device."""
+    if not backup.host:
+        where = [_queue_part(CONF.scheduler_topic), _schedulers_up()]
+    else:
+        where = [_queue_part(f"{CONF.backup_topic}.{backup.host}")]
+        where.append(service_says("cinder-backup", backup.host))
     try:
         volume = db.volume_get(backup.volume_id)
     except exception.CinderLabException:
         volume = None
-    if volume is not None and volume.host:
-        # The backup manager calls the volume's backend and waits for its answer.
+    if volume is not None and volume.host and not config.is_kilo():
         backend = volume_utils.extract_host(volume.host)
-        where.append(f"it calls {volume_rpcapi.backend_queue(volume.host)}")
+        where.append(f"then {volume_rpcapi.backend_queue(volume.host)}")
         where.append(service_says("cinder-volume", backend))
     return "; ".join(where) + f"; see cinder-lab route {backup.volume_id} --action backup"
 
