@@ -92,3 +92,12 @@ def wait_status(get, obj_id: str, busy: str = "creating", timeout: float = 30):
     """Poll a row (``get(obj_id)``) until its status leaves ``busy``; return it (busy or not)."""
     utils.wait_until(lambda: get(obj_id).status != busy, timeout, interval=0.02)
     return get(obj_id)
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on now (a server started next binds it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

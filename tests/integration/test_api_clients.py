@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,16 +19,9 @@ import pytest
 from cinder_lab import utils
 from cinder_lab.db import api as db
 from tests.integration.conftest import RabbitLab
-from tests.procs import BIN, wait_until
+from tests.procs import BIN, free_port, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the API binds it a moment later)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Clients:
