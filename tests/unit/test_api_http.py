@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from cinder_lab.api import microversions
@@ -138,6 +140,7 @@ def bad(field: object) -> str:
         (b'{"volume": {"size": [1]}}', bad([1]) + " [1] is not of type 'integer', 'string'"),
         (b'{"volume": {"size": true}}', bad(True) + " True is not of type"),
         (b'{"volume": {"size": 1.5}}', bad(1.5) + " 1.5 is not of type"),
+        (b'{"volume": {"size": NaN}}', bad("nan") + " nan is not of type"),
         (b'{"volume": {"size": 0}}', bad(0) + " 0 is less than the minimum of 1"),
         (b'{"volume": {"size": 2147483648}}', bad(2147483648) + " 2147483648 is greater than"),
         (b'{"volume": {}}', "Invalid input received: Size of volume must be given."),
@@ -242,3 +245,42 @@ def test_paths_and_auth(client):
     # No token: noauth's handshake hands one out.
     r = client.get(f"{V}/volumes", headers={"X-Auth-Project-Id": "p1"})
     assert (r.status_code, r.headers["X-Auth-Token"]) == (204, "admin:p1")
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(["/volumes", "/backups", "/os-services/disable"]),
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "volume": st.dictionaries(
+                    st.sampled_from(["size", "name", "volume_type"]), json_values
+                )
+            }
+        ),
+        st.fixed_dictionaries({"backup": st.dictionaries(st.just("volume_id"), json_values)}),
+    ),
+)
+def test_any_json_body_is_answered_without_a_500(client, path, body):
+    method = "PUT" if path.startswith("/os-services") else "POST"
+    r = client.request(method, V + path, headers=TOKEN, json=body)
+    assert r.status_code in (202, 400, 404), (body, r.text)
+    if r.status_code != 202:
+        (fault,) = r.json()
+        assert r.json()[fault]["code"] == r.status_code
