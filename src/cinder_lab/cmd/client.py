@@ -15,7 +15,7 @@ from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, rpc
-from cinder_lab.cmd import common, shell
+from cinder_lab.cmd import common, shell, web
 from cinder_lab.common import config
 
 
@@ -24,7 +24,7 @@ class CinderLab(app.App):
 
     def __init__(self) -> None:
         manager = commandmanager.CommandManager("cinder_lab.client")
-        for name, cls in shell.COMMANDS.items():
+        for name, cls in {**shell.COMMANDS, **web.COMMANDS}.items():
             manager.add_command(name, cls)
         super().__init__(
             description="cinder-lab client: Cinder's service, volume and backup "
