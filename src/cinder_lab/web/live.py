@@ -1,0 +1,230 @@
+"""What the live page shows, kept current by two threads.
+
+Lab-only. A poller takes a topology snapshot (as ``cinder-lab topology`` does:
+the management API, or the in-process broker) and the ``services`` table a few
+times a second and publishes them when they change; a tracer follows every
+message (as ``cinder-lab trace`` does: RabbitMQ's firehose, or the in-process
+broker's tap) and publishes each one with the path it took through the graph:
+exchange -> queue -> consumer -> services row, or only the exchange when the
+broker dropped it.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import logging
+import threading
+from collections.abc import Iterator
+
+from cinder_lab import utils
+from cinder_lab.common.config import CONF
+from cinder_lab.db import api as db
+from cinder_lab.observe import graph, topology, trace
+from cinder_lab.observe.management import ManagementAPI
+from cinder_lab.web.hub import Hub
+
+LOG = logging.getLogger(__name__)
+KEEP_ENVELOPES = 500  # publishes whose envelope waits for its trace event
+
+
+def services() -> list[dict]:
+    """The ``services`` table as ``service-list`` shows it, with each heartbeat's age."""
+    now = utils.utcnow()
+    rows = []
+    for s in db.service_get_all():
+        last = s.updated_at or s.created_at
+        rows.append(
+            {
+                "id": s.id,
+                "binary": s.binary,
+                "host": s.host,
+                "zone": s.availability_zone,
+                "status": "disabled" if s.disabled else "enabled",
+                "state": utils.service_state(s),
+                "updated_at": s.updated_at.isoformat(timespec="seconds") if s.updated_at else None,
+                "age": round((now - last).total_seconds(), 1) if last else None,
+            }
+        )
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def view(topo: topology.Topology) -> dict:
+    """The graph, the services and the dead ends of one snapshot, as the page wants them."""
+    return {
+        "source": topo.source,
+        "vhost": topo.vhost,
+        "elements": graph.elements(topo),
+        "services": services(),
+        "dead_ends": [
+            {"queue": q.name, "messages": q.messages, "note": topology.dead_end_note(q)}
+            for q in topo.dead_ends()
+        ],
+        "service_down_time": CONF.service_down_time,
+        "report_interval": CONF.report_interval,
+    }
+
+
+def _unchanged(a: dict | None, b: dict) -> bool:
+    # Heartbeat ages grow every poll; the page counts them on by itself.
+    def strip(v: dict) -> str:
+        rows = [{k: x for k, x in r.items() if k != "age"} for r in v["services"]]
+        return json.dumps({**v, "services": rows}, sort_keys=True)
+
+    return a is not None and strip(a) == strip(b)
+
+
+def paths(topo: topology.Topology, exchange: str, queues: list[str], took: list[str]) -> list:
+    """Node ids a message travelled: one path per routed queue; only the exchange if dropped."""
+    start = f"ex:{exchange}"
+    if not queues:
+        return [[start]]
+    out = []
+    for name in queues:
+        path = [start, f"q:{name}"]
+        consumers = topo.consumers_of(name)
+        # Several consumers (a topic queue of two backends): the one the tracer says took it.
+        named = [
+            c
+            for c in consumers
+            if c.service and any(f"{c.service.binary} {c.service.host} " in t for t in took)
+        ]
+        pick = (named or consumers or [None])[0]
+        if pick is not None and took:
+            path.append(f"consumer:{pick.connection}")
+            if pick.service is not None:
+                path.append(f"svc:{pick.service.id}")
+        out.append(path)
+    return out
+
+
+def _mask(value: object) -> object:
+    """Passwords out of every URL in a decoded message, at any depth."""
+    if isinstance(value, str):
+        return utils.mask_url(value) if "://" in value else value
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _decode(envelope: dict) -> dict:
+    inner = envelope.get("oslo.message")
+    if isinstance(inner, str):
+        try:
+            value = json.loads(inner)
+            return value if isinstance(value, dict) else {"raw": value}
+        except ValueError:
+            return {"raw": inner}
+    return envelope
+
+
+class Watcher:
+    """The poller and tracer threads of one page server, against a broker or in-process.
+
+    ``api`` is the broker's management API; None means the in-process broker of
+    ``kombu+memory://`` (the services must then run in this process).
+    """
+
+    def __init__(self, hub: Hub, api: ManagementAPI | None, interval: float = 0.5) -> None:
+        self.hub = hub
+        self.api = api
+        self.interval = interval
+        self.stop = threading.Event()
+        self.topo: topology.Topology | None = None
+        self.current: dict | None = None
+        self.error: str | None = None
+        self._seq = itertools.count(1)
+        self._envelopes: collections.OrderedDict[str, tuple] = collections.OrderedDict()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Watcher:
+        self.refresh()
+        for target in (self._poll, self._trace):
+            t = threading.Thread(target=target, name=f"web-{target.__name__[1:]}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def close(self) -> None:
+        """Stop both threads; the tracer turns the firehose back off on its way out."""
+        self.stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    # -- the topology --------------------------------------------------------------
+
+    def refresh(self) -> dict | None:
+        """Take a snapshot now; publish it if anything but heartbeat ages changed."""
+        try:
+            topo = topology.snapshot(self.api)
+            current = view(topo)
+        except Exception as e:  # noqa: BLE001 - a story may be switching config; try again
+            error = (
+                f"{type(e).__name__}: {utils.mask_url(str(e).splitlines()[0] if str(e) else '')}"
+            )
+            if error != self.error:
+                LOG.warning("topology: %s", error)
+                self.error = error
+                self.hub.publish("status", {"error": error})
+            return self.current
+        if self.error is not None:
+            self.error = None
+            self.hub.publish("status", {"error": None})
+        self.topo = topo
+        if not _unchanged(self.current, current):
+            self.hub.publish("topology", current)
+        self.current = current
+        self.hub.latest["topology"] = current  # a new page gets the ages of now
+        return current
+
+    def _poll(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.refresh()
+
+    # -- the messages --------------------------------------------------------------
+
+    def _remember(self, records: Iterator) -> Iterator:
+        """Keep each publish's decoded envelope until its trace event is emitted."""
+        for raw in records:
+            if raw is not None and raw.what == "publish":
+                msg = _decode(raw.envelope)
+                key = msg.get("_unique_id")
+                if key:
+                    self._envelopes[key] = (raw.envelope.get("oslo.version"), msg)
+                    while len(self._envelopes) > KEEP_ENVELOPES:
+                        self._envelopes.popitem(last=False)
+            yield raw
+
+    def _emit(self, ev: trace.TraceEvent) -> None:
+        topo = self.topo
+        if topo is None or any(topo.queue(q) is None for q in ev.queues):
+            self.refresh()  # a queue born a moment ago (a caller's reply queue)
+            topo = self.topo
+        version, msg = self._envelopes.pop(ev.unique_id or "", (None, {}))
+        data = {
+            **ev.to_dict(),
+            "seq": next(self._seq),
+            "paths": paths(topo, ev.exchange, ev.queues, ev.consumed_by) if topo else [],
+            "oslo_version": version,
+            "envelope": _mask(msg),
+        }
+        self.hub.publish("message", _mask(data))
+
+    def _trace(self) -> None:
+        try:
+            if self.api is None:
+                with trace.MemoryTap() as tap:
+                    correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
+                    records = self._remember(tap.records(poll=0.1))
+                    trace.run(records, correlator, self._emit, stop=self.stop)
+                return
+            with trace.Firehose(self.api, trace.amqp_connection(CONF)) as hose:
+                correlator = trace.Correlator(trace.rabbit_resolver(self.api))
+                records = self._remember(hose.records(poll=0.1))
+                trace.run(records, correlator, self._emit, stop=self.stop)
+        except Exception as e:  # noqa: BLE001 - the page says so instead of going quiet
+            LOG.error("tracer stopped: %s", utils.mask_url(str(e)))
+            self.hub.publish("status", {"error": f"tracer stopped: {utils.mask_url(str(e))}"})
