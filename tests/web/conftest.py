@@ -23,6 +23,7 @@ from cinder_lab.web.hub import Hub
 from cinder_lab.web.live import Watcher
 from cinder_lab.web.story import StoryRunner
 from tests.broker import require
+from tests.integration.conftest import rabbit_lab  # noqa: F401 - for the broker test
 from tests.unit.conftest import lab  # noqa: F401 - the in-process services, as in tests/unit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 
@@ -65,30 +66,16 @@ class Web(LabMixin, command.Command):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
-        import uvicorn
-
-        from cinder_lab.lab import Lab
-        from cinder_lab.web.app import make_app
         from cinder_lab.web.hub import Hub
         from cinder_lab.web.live import Watcher
         from cinder_lab.web.story import StoryRunner
 
         sock = listen(args.host, args.port)  # before anything starts: a busy port changes nothing
-        in_process = rpc.is_in_process(CONF)
-        lab = None
-        if in_process:
-            logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
-            memory_tap.install()
-            lab = Lab()
-            if CONF.enabled_backends:
-                lab.start_volume()
-            lab.start_backup()
-            lab.start_scheduler()
-            lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
-            api = None
-        else:
-            api = ManagementAPI.from_conf(CONF)
-            api.vhost_info()  # unreachable or refused: one line, before the server starts
+        try:
+            lab, api = _source()
+        except BaseException:
+            sock.close()
+            raise
         hub = Hub()
         watcher = Watcher(hub, api).start()
 
@@ -96,31 +83,77 @@ class Web(LabMixin, command.Command):
             if lab is not None and lab.services:
                 lab.close()
 
-        url = None if in_process else CONF.transport_url
+        url = None if api is None else CONF.transport_url
         stories = None if args.no_stories else StoryRunner(hub, url, stop_own_services)
         shown = f"[{args.host}]" if ":" in args.host else args.host
-        mode = "the in-process broker" if in_process else f"vhost {api.vhost!r}"  # type: ignore[union-attr]
+        mode = "the in-process broker" if api is None else f"vhost {api.vhost!r}"
         print(
             f"cinder-lab web: watching {mode}; open http://{shown}:{sock.getsockname()[1]}/",
             file=sys.stderr,
             flush=True,
         )
-        config = uvicorn.Config(
-            make_app(hub, watcher, stories),
-            log_level="warning",
-            timeout_graceful_shutdown=2,  # open event streams never end by themselves
-            lifespan="off",
-        )
         try:
-            uvicorn.Server(config).run(sockets=[sock])
+            _serve(sock, hub, watcher, stories)
         finally:
             if stories is not None:
                 stories.close()
-            watcher.close()
+            watcher.close()  # the firehose goes back off here
             if lab is not None:
                 lab.close()
             sock.close()
         return 0
+
+
+def _source() -> tuple[object, ManagementAPI | None]:
+    """In-process: this config's services, started here. Else the broker's management API."""
+    from cinder_lab.lab import Lab
+
+    if not rpc.is_in_process(CONF):
+        api = ManagementAPI.from_conf(CONF)
+        api.vhost_info()  # unreachable or refused: one line, before the server starts
+        return None, api
+    logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
+    memory_tap.install()
+    lab = Lab()
+    try:
+        if CONF.enabled_backends:
+            lab.start_volume()
+        lab.start_backup()
+        lab.start_scheduler()
+        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+    except BaseException:
+        lab.close()
+        raise
+    return lab, None
+
+
+def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -> None:
+    """Serve until SIGINT or SIGTERM, then return (so the caller cleans up and exits 0)."""
+    import uvicorn
+
+    from cinder_lab.web.app import make_app
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            hub.close()  # type: ignore[attr-defined]  # open event streams end now
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    config = uvicorn.Config(
+        make_app(hub, watcher, stories),  # type: ignore[arg-type]
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        lifespan="off",
+    )
+    # uvicorn raises the signal again once it has stopped; with these handlers in place
+    # that lands here, harmlessly, instead of killing the process before its cleanup.
+    previous = {
+        sig: signal.signal(sig, lambda _s, _f: None) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 COMMANDS = {"web": Web}

@@ -59,13 +59,17 @@ def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlet
                 for kind, data in first:
                     # Past messages are listed, not animated again.
                     yield _sse("history" if kind == "message" else kind, data)
-                while hub.subscribed(queue):
+                while True:
                     try:
-                        kind, data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                        event = await asyncio.wait_for(queue.get(), KEEPALIVE)
                     except TimeoutError:
+                        if not hub.subscribed(queue):
+                            return
                         yield ": keepalive\n\n"
                         continue
-                    yield _sse(kind, data)
+                    if event is None:  # the server is stopping
+                        return
+                    yield _sse(*event)
             finally:
                 hub.unsubscribe(queue)
 

@@ -41,7 +41,8 @@ class Hub:
 
     def _put(self, queue: asyncio.Queue, event: tuple[str, dict]) -> None:
         if queue.qsize() >= BACKLOG:
-            self.unsubscribe(queue)  # a page that stopped reading: let it reconnect
+            self.unsubscribe(queue)  # a page that stopped reading: end it; it reconnects
+            queue.put_nowait(None)
             return
         queue.put_nowait(event)
 
@@ -57,6 +58,17 @@ class Hub:
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         with self._lock:
             self._subscribers.pop(queue, None)
+
+    def close(self) -> None:
+        """End every open event stream (the server is stopping): each gets ``None``."""
+        with self._lock:
+            subscribers = list(self._subscribers.items())
+            self._subscribers.clear()
+        for queue, loop in subscribers:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except RuntimeError:
+                pass
 
     def subscribed(self, queue: asyncio.Queue) -> bool:
         with self._lock:
