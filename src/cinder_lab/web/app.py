@@ -36,22 +36,30 @@ def _sse(kind: str, data: dict) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
-def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlette:
-    """The app over one watcher; ``stories`` None when story mode is off."""
+class Views:
+    """The request handlers, over one watcher and (unless off) one story runner."""
 
-    async def index(_request: Request) -> Response:
+    def __init__(self, hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> None:
+        self.hub = hub
+        self.watcher = watcher
+        self.stories = stories
+
+    async def index(self, _request: Request) -> Response:
         return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-store"})
 
-    async def topology(_request: Request) -> Response:
-        current = watcher.current or await asyncio.to_thread(watcher.refresh)
+    async def topology(self, _request: Request) -> Response:
+        current = self.watcher.current or await asyncio.to_thread(self.watcher.refresh)
         if current is None:
-            return JSONResponse({"error": watcher.error or "no topology yet"}, status_code=503)
+            error = self.watcher.error or "no topology yet"
+            return JSONResponse({"error": error}, status_code=503)
         return JSONResponse(current)
 
-    async def messages(_request: Request) -> Response:
-        return JSONResponse(list(hub.messages))
+    async def messages(self, _request: Request) -> Response:
+        return JSONResponse(list(self.hub.messages))
 
-    async def events(request: Request) -> Response:
+    async def events(self, _request: Request) -> Response:
+        """Server-sent events: what a new page needs first, then everything as it happens."""
+        hub = self.hub
         queue, first = hub.subscribe()
 
         async def stream() -> AsyncIterator[str]:
@@ -76,43 +84,49 @@ def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlet
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
-    def _stories() -> StoryRunner:
-        if stories is None:
-            raise HTTPException(409, "story mode is off")
-        return stories
+    def _runner(self) -> StoryRunner:
+        if self.stories is None:
+            raise HTTPException(409, "story mode is off (cinder-lab web --no-stories)")
+        return self.stories
 
-    async def story_list(_request: Request) -> Response:
-        runner = _stories()
+    async def story_list(self, _request: Request) -> Response:
+        runner = self._runner()
         return JSONResponse({"stories": runner.catalogue(), "state": runner.snapshot()})
 
-    async def story_start(request: Request) -> Response:
+    async def story_start(self, request: Request) -> Response:
         name = request.path_params["name"]
-        return JSONResponse(await asyncio.to_thread(_stories().start, name))
+        return JSONResponse(await asyncio.to_thread(self._runner().start, name))
 
-    async def story_next(_request: Request) -> Response:
-        return JSONResponse(await asyncio.to_thread(_stories().next))
+    async def story_next(self, _request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(self._runner().next))
 
-    async def story_stop(_request: Request) -> Response:
-        return JSONResponse(await asyncio.to_thread(_stories().stop))
+    async def story_stop(self, _request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(self._runner().stop))
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
-    async def lab_error(_request: Request, exc: Exception) -> Response:
-        code = 404 if isinstance(exc, UnknownStory) else 409 if isinstance(exc, StoryBusy) else 500
-        return JSONResponse({"error": common.one_line(exc)}, status_code=code)
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
+
+async def _lab_error(_request: Request, exc: Exception) -> Response:
+    code = 404 if isinstance(exc, UnknownStory) else 409 if isinstance(exc, StoryBusy) else 500
+    return JSONResponse({"error": common.one_line(exc)}, status_code=code)
+
+
+def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlette:
+    """The app over one watcher; ``stories`` None when story mode is off."""
+    v = Views(hub, watcher, stories)
     routes = [
-        Route("/", index),
-        Route("/api/topology", topology),
-        Route("/api/messages", messages),
-        Route("/api/events", events),
-        Route("/api/stories", story_list),
-        Route("/api/stories/next", story_next, methods=["POST"]),
-        Route("/api/stories/stop", story_stop, methods=["POST"]),
-        Route("/api/stories/{name}/start", story_start, methods=["POST"]),
+        Route("/", v.index),
+        Route("/api/topology", v.topology),
+        Route("/api/messages", v.messages),
+        Route("/api/events", v.events),
+        Route("/api/stories", v.story_list),
+        Route("/api/stories/next", v.story_next, methods=["POST"]),
+        Route("/api/stories/stop", v.story_stop, methods=["POST"]),
+        Route("/api/stories/{name}/start", v.story_start, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
-    handlers = {HTTPException: http_error, exception.CinderLabException: lab_error}
+    handlers = {HTTPException: _http_error, exception.CinderLabException: _lab_error}
     return Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
