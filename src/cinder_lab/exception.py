@@ -48,8 +48,18 @@ class InvalidVolume(Invalid):
     message = "Invalid volume: %(reason)s"
 
 
+class InvalidMessage(Invalid):
+    """An RPC message whose arguments or record state the endpoint cannot accept."""
+
+    message = "Invalid message: %(reason)s"
+
+
 class InvalidHost(Invalid):
     message = "Invalid host: %(reason)s"
+
+
+class BackupFailed(CinderLabException):
+    message = "%(reason)s"
 
 
 class NoValidBackend(CinderLabException):

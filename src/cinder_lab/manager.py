@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cinder_lab import context, exception
+from cinder_lab import context, exception, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -40,6 +40,18 @@ def short_reason(text: str) -> str:
     return text[:255]
 
 
+def one_line(e: BaseException) -> str:
+    """The first line of an error (its class name if it has no text)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def require(ok: object, reason: str) -> None:
+    """Refuse a message before it changes anything: InvalidMessage, logged in one line."""
+    if not ok:
+        raise exception.InvalidMessage(reason=reason)
+
+
 class Manager:
     """Holds the host this manager serves, its periodic work and its cleanup at start."""
 
@@ -57,15 +69,23 @@ class Manager:
         """Runs before the RPC server starts: clean up what a killed run left half done.
 
         Mirrors cinder.manager.CleanableManager.init_host: every ``workers`` row of
-        this service is a request the last run acked but never finished. The RPC
-        server acks before it runs a method (at-most-once), so nobody else will.
+        this service is a request a run acked but never finished. The RPC server
+        acks before it runs a method (at-most-once), so nobody else will. Rows of
+        a process that still runs (a second process with the same host) are left
+        alone; those of another machine's process wait until their lease is stale.
         """
+        self.clean_workers(at_start=True)
+
+    def clean_workers(self, at_start: bool = False) -> None:
+        """End every request of this service whose process is gone; mirrors do_cleanup."""
         if self.service_id is None:
             return
         ctxt = context.get_admin_context()
         for worker in db.worker_get_all(self.service_id):
+            if not self._owner_gone(worker):
+                continue
             LOG.warning(
-                "%s %s was interrupted when %s stopped: cleaning up",
+                "%s %s was interrupted when its %s process stopped: cleaning up",
                 worker.resource_type,
                 worker.resource_id,
                 self.host,
@@ -73,8 +93,19 @@ class Manager:
             self._do_cleanup(ctxt, worker)
             db.worker_delete(worker.id)
 
+    def _owner_gone(self, worker: models.Worker) -> bool:
+        alive = utils.process_alive(worker.owner)
+        if alive is None:
+            # Another machine's process: gone once it stopped renewing its lease.
+            last = worker.updated_at or worker.created_at
+            return (utils.utcnow() - last).total_seconds() > CONF.service_down_time
+        return not alive
+
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
         """Put one interrupted resource in a clear state; each manager knows how."""
+
+    def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
+        """Put one resource whose request failed in a clear state; each manager knows how."""
 
     @contextmanager
     def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:
@@ -82,7 +113,9 @@ class Manager:
 
         Not removed if the process dies, which is the point: the next start
         finds it. Requests still waiting in the queue have no row and are left
-        alone, so a restart does not fail work that was merely queued.
+        alone, so a restart does not fail work that was merely queued. Any
+        exception ends the resource in a clear state (``_fail``) before the row goes;
+        if even that fails (a lost database), the row stays for the cleanup.
         """
         worker = db.worker_create(
             {
@@ -90,18 +123,27 @@ class Manager:
                 "resource_id": resource_id,
                 "status": "creating",
                 "service_id": self.service_id,
+                "owner": utils.process_token(),
             }
         )
         try:
             yield
-        finally:
+        except Exception as e:
+            text = one_line(e)
+            if not isinstance(e, exception.CinderLabException):
+                text = f"{type(e).__name__}: {text}"
+            reason = short_reason(text)
+            self._fail(resource_type, resource_id, reason)
             db.worker_delete(worker.id)
+            raise
+        db.worker_delete(worker.id)
 
     def init_host_with_rpc(self) -> None:
         """Runs once the RPC server consumes its queues."""
 
     def periodic_tasks(self, ctxt: context.RequestContext) -> None:
-        """Runs every ``periodic_interval`` seconds."""
+        """Runs every ``periodic_interval`` seconds: end requests whose owner is gone."""
+        self.clean_workers()
 
     def fake_work(self, method: str) -> None:
         """Lab only: pretend ``method`` takes ``fake_work_seconds`` (a driver's real work)."""

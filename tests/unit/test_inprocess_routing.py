@@ -1,7 +1,5 @@
 """The whole routing in one process on kombu+memory://: real services, no broker."""
 
-import time
-
 import pytest
 
 from cinder_lab import context, exception, memory_tap, utils
@@ -9,15 +7,16 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.db import api as db
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status as wait
+from tests.procs import wait_until
 
 
 def wait_down(host, binary, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not utils.service_is_up(db.service_get_by_args(host, binary)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{binary} {host} never turned down")
+    wait_until(
+        lambda: not utils.service_is_up(db.service_get_by_args(host, binary)),
+        timeout,
+        interval=0.1,
+        what=f"{binary} {host} to turn down",
+    )
 
 
 @pytest.fixture
@@ -173,7 +172,7 @@ def test_stopped_heartbeat_turns_down_and_refuses_backups(lab):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
     backup_service = lab.find("cinder-backup", "maqi-kilo")
-    backup_service.kill()
+    backup_service.stop_heartbeats()
     wait_down("maqi-kilo", "cinder-backup")
     assert not utils.service_is_up(db.service_get_by_args("maqi-kilo", "cinder-backup"))
     with pytest.raises(exception.ServiceNotFound):

@@ -1,6 +1,6 @@
 """A real browser (Debian's Chromium driven by Playwright) and the web view's server.
 
-Playwright's own browser download does not work here; ``.ci/browser.sh``
+Playwright's own browser download does not work here; ``tools/test-browser.sh``
 installs Debian's ``chromium`` and the tests point ``executable_path`` at it.
 In-process tests serve the app from a thread of the test process, beside the
 ``lab`` fixture's services: the in-process broker lives in this process.
@@ -41,7 +41,7 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One Chromium for the whole session (each test opens its own page)."""
-    require(os.path.exists(CHROMIUM), "Chromium is not installed (run .ci/browser.sh)")
+    require(os.path.exists(CHROMIUM), "Chromium is not installed (run tools/test-browser.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

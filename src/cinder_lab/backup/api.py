@@ -15,7 +15,7 @@ from cinder_lab.volume import volume_utils
 
 
 class API:
-    """create / get / get_all for backups."""
+    """Backup requests: create (the list and show commands read the database)."""
 
     def __init__(self) -> None:
         self.backup_rpcapi = backup_rpcapi.BackupAPI()
@@ -32,9 +32,7 @@ class API:
                 return True
         return False
 
-    def create(
-        self, ctxt: context.RequestContext, volume_id: str, name: str | None = None
-    ) -> models.Backup:
+    def create(self, ctxt: context.RequestContext, volume_id: str) -> models.Backup:
         """Check the volume and the backup service, store the backup, cast to it."""
         volume = db.volume_get(volume_id)
         if volume.status != "available":
@@ -44,8 +42,12 @@ class API:
         volume_host = volume_utils.extract_host(volume.host, "host")
         if not self._is_backup_service_enabled(volume, volume_host):
             raise exception.ServiceNotFound(service_id="cinder-backup")
-
-        db.volume_update(volume_id, {"status": "backing-up"})
+        # Check and change in one step: of two racing backups of a volume, one wins.
+        if not db.volume_conditional_update(volume_id, {"status": "backing-up"}, "available"):
+            status = db.volume_get(volume_id).status
+            raise exception.InvalidVolume(
+                reason=f"volume {volume_id} is {status!r}, must be 'available'"
+            )
         backup = db.backup_create(
             {
                 "volume_id": volume_id,
@@ -58,15 +60,7 @@ class API:
             self.backup_rpcapi.create_backup(ctxt, volume_host, backup.id, volume_id)
         except Exception as e:
             # Nothing was sent: leave the volume as it was and say why the backup failed.
-            db.volume_update(volume_id, {"status": "available"})
+            db.volume_conditional_update(volume_id, {"status": "available"}, "backing-up")
             db.backup_update(backup.id, {"status": "error", "fail_reason": f"cast failed: {e}"})
             raise
         return backup
-
-    def get(self, ctxt: context.RequestContext, backup_id: str) -> models.Backup:
-        """One backup, or BackupNotFound."""
-        return db.backup_get(backup_id)
-
-    def get_all(self, ctxt: context.RequestContext) -> list[models.Backup]:
-        """Every backup."""
-        return db.backup_get_all()

@@ -21,7 +21,7 @@ import prettytable
 from cliff import command, show
 
 from cinder_lab import exception, memory_tap, rpc
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe import graph, route, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError

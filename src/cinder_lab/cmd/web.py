@@ -18,7 +18,7 @@ import sys
 from cliff import command
 
 from cinder_lab import exception, memory_tap, rpc
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
 

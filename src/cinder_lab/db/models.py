@@ -78,3 +78,6 @@ class Worker(Base):
     resource_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(255))
     service_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Which process took it (host:pid:start), so a second process with the same
+    # host never cleans up work that a live one is doing. NULL: an older lab's row.
+    owner: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -43,6 +43,8 @@ class CastToNowhere:
 
         s.step("2. A cast to a stopped service's queue waits there")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
+        # As backup/api.py leaves them: the volume backing-up, the backup creating.
+        db.volume_update(vol.id, {"status": "backing-up"})
         backup = db.backup_create({"volume_id": vol.id, "status": "creating", "host": "maqi-kilo"})
         rpcapi.create_backup(s.ctxt, "maqi-kilo", backup.id, vol.id)
         s.check(

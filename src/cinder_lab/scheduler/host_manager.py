@@ -6,11 +6,49 @@ volume service sends: a scheduler that missed them knows no pool.
 
 from __future__ import annotations
 
+import math
 import threading
 
-from cinder_lab import utils
+from cinder_lab import exception, utils
 from cinder_lab.db import api as db
 from cinder_lab.volume import volume_utils
+
+
+def _number(value: object) -> bool:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return ok and math.isfinite(value) and value >= 0  # type: ignore[arg-type]
+
+
+def checked_capabilities(host: object, capabilities: object) -> dict:
+    """A capability report as the scheduler stores it, or InvalidMessage.
+
+    One malformed fanout must not poison every later scheduling, so the report
+    is checked whole before it replaces the backend's last one.
+    """
+
+    def require(ok: object, reason: str) -> None:
+        if not ok:
+            raise exception.InvalidMessage(reason=f"capabilities of {host!r}: {reason}")
+
+    require(isinstance(host, str) and "@" in host and "#" not in host, "not a host@backend")
+    volume_utils.check_host_string(host)  # type: ignore[arg-type]
+    require(isinstance(capabilities, dict), "not a mapping")
+    name = capabilities.get("volume_backend_name")  # type: ignore[union-attr]
+    require(name is None or isinstance(name, str), "volume_backend_name is not a string")
+    pools = capabilities.get("pools")  # type: ignore[union-attr]
+    require(isinstance(pools, list), "pools is not a list")
+    clean = []
+    for pool in pools:  # type: ignore[union-attr]
+        require(isinstance(pool, dict), "a pool is not a mapping")
+        pool_name = pool.get("pool_name")
+        require(
+            isinstance(pool_name, str) and pool_name and not set(pool_name) & set("@# "),
+            f"pool_name {pool_name!r} is not a name",
+        )
+        total, free = pool.get("total_capacity_gb"), pool.get("free_capacity_gb", 0)
+        require(_number(total) and _number(free), f"pool {pool_name}: capacities are not numbers")
+        clean.append({"pool_name": pool_name, "total_capacity_gb": total, "free_capacity_gb": free})
+    return {"volume_backend_name": name, "pools": clean}
 
 
 class HostManager:
@@ -21,9 +59,10 @@ class HostManager:
         self.service_states: dict[str, dict] = {}
 
     def update_service_capabilities(self, host: str, capabilities: dict) -> None:
-        """Store the latest report of one backend."""
+        """Store the latest report of one backend, once it is checked."""
+        report = checked_capabilities(host, capabilities)
         with self._lock:
-            self.service_states[host] = capabilities
+            self.service_states[host] = report
 
     def get_pools(self) -> list[dict]:
         """Every known pool as ``{'name': 'host@backend#pool', 'capabilities': ...}``."""

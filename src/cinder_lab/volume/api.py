@@ -26,7 +26,7 @@ def parse_size(size: object) -> int:
 
 
 class API:
-    """create / get / get_all for volumes."""
+    """Volume requests: create (the list and show commands read the database)."""
 
     def __init__(self) -> None:
         self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
@@ -57,11 +57,3 @@ class API:
             db.volume_update(volume.id, {"status": "error", "status_reason": f"cast failed: {e}"})
             raise
         return volume
-
-    def get(self, ctxt: context.RequestContext, volume_id: str) -> models.Volume:
-        """One volume, or VolumeNotFound."""
-        return db.volume_get(volume_id)
-
-    def get_all(self, ctxt: context.RequestContext) -> list[models.Volume]:
-        """Every volume."""
-        return db.volume_get_all()
