@@ -58,7 +58,14 @@ def animation(page, method: str) -> dict:
                 return a
         return None
 
-    return wait_until(done, timeout=20, what=f"{method} to travel its path on the page")
+    def why() -> str:
+        seen = page.evaluate("Object.values(window.cinderLab.messages)")
+        return json.dumps([m for m in seen if m["method"] == method], indent=1)[:3000]
+
+    try:
+        return wait_until(done, timeout=20, what=f"{method} to travel its path on the page")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the page's messages of {method}: {why()}") from None
 
 
 def row_id(binary: str, host: str) -> int:

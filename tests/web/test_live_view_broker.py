@@ -51,20 +51,30 @@ def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
 
     load(page, url)
 
-    def backup_served() -> bool:
+    def served() -> bool:
         page.page.reload()
         page.page.wait_for_function("window.cinderLab && window.cinderLab.cy !== null")
-        return services_behind(page.page, f"q:cinder-backup.{HOST}") == [f"cinder-backup {HOST}"]
+        return services_behind(page.page, f"q:cinder-backup.{HOST}") == [
+            f"cinder-backup {HOST}"
+        ] and services_behind(page.page, f"q:cinder-volume.{HOST}@ceph") == [
+            f"cinder-volume {HOST}@ceph"
+        ]
 
-    wait_until(backup_served, timeout=40, interval=1, what="the management API to list consumers")
+    wait_until(served, timeout=40, interval=1, what="the management API to list consumers")
     expect(page.page.locator("#status")).to_have_text("live")
 
     out = run_cli(conf, "backup-create", volume_id, "--wait", "-f", "json")
     assert out.returncode == 0, out.stderr
     cast = animation(page.page, "create_backup")
+    assert len(cast["visited"][0]) == 4, page.page.evaluate(
+        f"JSON.stringify(window.cinderLab.messages[{cast['seq']}])"
+    )
     ((_ex, queue, _consumer, service),) = cast["visited"]
     assert queue == f"q:cinder-backup.{HOST}" and service == f"svc:{row_id('cinder-backup', HOST)}"
     call = animation(page.page, "get_backup_device")
+    assert len(call["visited"][0]) == 4, page.page.evaluate(
+        f"JSON.stringify(window.cinderLab.messages[{call['seq']}])"
+    )
     ((_ex, queue, _consumer, service),) = call["visited"]
     assert queue == f"q:cinder-volume.{HOST}@ceph"
     assert service == f"svc:{row_id('cinder-volume', f'{HOST}@ceph')}"

@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 from cinder_lab import utils
@@ -27,6 +28,8 @@ from cinder_lab.web.hub import Hub
 
 LOG = logging.getLogger(__name__)
 KEEP_ENVELOPES = 500  # publishes whose envelope waits for its trace event
+STEADY = 2.0  # seconds a consumer the management API stops listing stays on the graph
+TAP_QUEUE = "cinder-lab-trace."  # the firehose's own queue (observe/trace.py names it so)
 
 
 def services() -> list[dict]:
@@ -139,6 +142,7 @@ class Watcher:
         self._seq = itertools.count(1)
         self._envelopes: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self._threads: list[threading.Thread] = []
+        self._missing: dict[tuple[str, str], float] = {}  # consumer -> when it went unlisted
 
     def start(self) -> Watcher:
         self.refresh()
@@ -159,7 +163,7 @@ class Watcher:
     def refresh(self) -> dict | None:
         """Take a snapshot now; publish it if anything but heartbeat ages changed."""
         try:
-            topo = topology.snapshot(self.api)
+            topo = self._snapshot()
             current = view(topo)
         except Exception as e:  # noqa: BLE001 - a story may be switching config; try again
             error = (
@@ -179,6 +183,45 @@ class Watcher:
         self.current = current
         self.hub.latest["topology"] = current  # a new page gets the ages of now
         return current
+
+    def _snapshot(self) -> topology.Topology:
+        """As ``topology`` sees it, less this server's own firehose tap queue, and steadier.
+
+        The management API may list a consumer for a moment without its channel's
+        connection; it keeps the connection it had in the previous snapshot, so the
+        graph does not lose and regain its service box.
+        """
+        if self.api is None:
+            return topology.snapshot(None)
+        topo = topology.from_management(self.api).without_amq()
+        topo.queues = [q for q in topo.queues if not q.name.startswith(TAP_QUEUE)]
+        topo.consumers = [c for c in topo.consumers if not c.queue.startswith(TAP_QUEUE)]
+        known = {(c.queue, c.tag): c for c in self.topo.consumers} if self.topo else {}
+        for c in topo.consumers:
+            old = known.get((c.queue, c.tag))
+            if c.connection == topology.UNKNOWN and old and old.connection != topology.UNKNOWN:
+                c.connection, c.process, c.pid = old.connection, old.process, old.pid
+        self._keep_vanished(topo, known)
+        return topology.attach_services(topo, topology.service_rows())
+
+    def _keep_vanished(self, topo: topology.Topology, known: dict) -> None:
+        """A consumer the API stops listing while its queue stays is kept for ``STEADY`` s.
+
+        The listing of consumers can miss one for a poll; a consumer really gone
+        (its process stopped) leaves the graph that much later.
+        """
+        now = time.monotonic()
+        listed = {(c.queue, c.tag) for c in topo.consumers}
+        queues = {q.name for q in topo.queues}
+        for key, c in known.items():
+            if key in listed or c.queue not in queues:
+                self._missing.pop(key, None)
+                continue
+            since = self._missing.setdefault(key, now)
+            if now - since < STEADY:
+                topo.consumers.append(c)
+        for q in topo.queues:
+            q.consumers = len(topo.consumers_of(q.name))
 
     def _poll(self) -> None:
         while not self.stop.wait(self.interval):
@@ -217,12 +260,14 @@ class Watcher:
         try:
             if self.api is None:
                 with trace.MemoryTap() as tap:
-                    correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
+                    correlator = trace.Correlator(trace.memory_resolver(), grace=1.0)
                     records = self._remember(tap.records(poll=0.1))
                     trace.run(records, correlator, self._emit, stop=self.stop)
                 return
             with trace.Firehose(self.api, trace.amqp_connection(CONF)) as hose:
-                correlator = trace.Correlator(trace.rabbit_resolver(self.api))
+                # A delivery's firehose copy may lag its publish on a busy broker: wait
+                # longer than ``trace`` before calling a message "waiting in its queue".
+                correlator = trace.Correlator(trace.rabbit_resolver(self.api), grace=3.0)
                 records = self._remember(hose.records(poll=0.1))
                 trace.run(records, correlator, self._emit, stop=self.stop)
         except Exception as e:  # noqa: BLE001 - the page says so instead of going quiet
