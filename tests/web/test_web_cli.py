@@ -17,8 +17,8 @@ from tests.procs import BIN, LabProcess, run_cli, wait_until
 from tests.web.test_live_view_broker import free_port
 
 
-def get(url: str, method: str = "GET") -> tuple[int, dict]:
-    req = urllib.request.Request(url, method=method)
+def get(url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -52,6 +52,13 @@ def test_serves_the_in_process_lab_and_stops_cleanly(memory_conf, tmp_path):
         assert body["error"].startswith("no story 'no-such-story' (known: ")
         assert get(f"{base}/api/stories/next", "GET")[0] == 405
         assert get(f"{base}/nothing-here")[0] == 404
+        status, body = get(
+            f"{base}/api/stories/cast-to-nowhere/start", "POST", {"Origin": "http://evil.example"}
+        )
+        assert (status, body) == (
+            403,
+            {"error": "cross-site request from http://evil.example refused"},
+        )
         assert get(f"{base}/api/stories")[1]["state"]["status"] == "idle"
     finally:
         code = web.stop()

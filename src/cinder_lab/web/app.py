@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from collections.abc import AsyncIterator
 from importlib import resources
 
@@ -84,7 +85,12 @@ class Views:
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
-    def _runner(self) -> StoryRunner:
+    def _runner(self, request: Request | None = None) -> StoryRunner:
+        if request is not None and request.method == "POST":
+            # Another site's page may POST here through the learner's browser; it says so.
+            origin = request.headers.get("origin")
+            if origin and urllib.parse.urlsplit(origin).netloc != request.headers.get("host"):
+                raise HTTPException(403, f"cross-site request from {origin} refused")
         if self.stories is None:
             raise HTTPException(409, "story mode is off (cinder-lab web --no-stories)")
         return self.stories
@@ -95,13 +101,13 @@ class Views:
 
     async def story_start(self, request: Request) -> Response:
         name = request.path_params["name"]
-        return JSONResponse(await asyncio.to_thread(self._runner().start, name))
+        return JSONResponse(await asyncio.to_thread(self._runner(request).start, name))
 
-    async def story_next(self, _request: Request) -> Response:
-        return JSONResponse(await asyncio.to_thread(self._runner().next))
+    async def story_next(self, request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(self._runner(request).next))
 
-    async def story_stop(self, _request: Request) -> Response:
-        return JSONResponse(await asyncio.to_thread(self._runner().stop))
+    async def story_stop(self, request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(self._runner(request).stop))
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
