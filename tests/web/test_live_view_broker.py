@@ -15,6 +15,7 @@ import socket
 import pytest
 from playwright.sync_api import expect
 
+from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
 from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import LabProcess, run_cli, wait_until
@@ -34,8 +35,9 @@ def free_port() -> int:
 @pytest.mark.broker
 def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
     conf = rabbit_lab.conf("kilo", HOST, {"ceph": "ceph"})
-    for script in ("cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"):
-        rabbit_lab.start(script, conf)
+    procs = {
+        s: rabbit_lab.start(f"cinder-lab-{s}", conf) for s in ("volume", "backup", "scheduler")
+    }
     wait_until(all_up(("cinder-volume", f"{HOST}@ceph"), ("cinder-backup", HOST)))
     wait_pools(conf, 1)
     out = run_cli(conf, "create", "1", "--wait", "-f", "json")
@@ -79,6 +81,15 @@ def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
     assert queue == f"q:cinder-volume.{HOST}@ceph"
     assert service == f"svc:{row_id('cinder-volume', f'{HOST}@ceph')}"
     screenshot(page.page, "web-rabbitmq.png", tmp_path)
+
+    # cinder-backup killed: no clean stop, no last heartbeat. Its row turns down on the
+    # page once service_down_time passed since the last beat (2 s more for a busy machine).
+    row = page.page.locator(f'#services tr[data-service="cinder-backup {HOST}"]')
+    expect(row).to_have_attribute("data-state", "up")
+    rabbit_lab.procs.remove(procs["backup"])
+    procs["backup"].kill()
+    bound = CONF.service_down_time + CONF.report_interval + 0.5 + 2
+    expect(row).to_have_attribute("data-state", "down", timeout=bound * 1000)
     assert page.errors == []
 
     assert rabbit_lab.stop(web) == 0, web.output()  # SIGTERM, as Ctrl-C or systemd would
