@@ -95,7 +95,7 @@
     li.appendChild(kind);
     li.appendChild(document.createTextNode(" " + m.time.slice(11, 23) + " " + what(m)));
     var where = m.dropped ? "DROPPED at exchange " + (m.exchange || "(default)") +
-        ": no queue bound for routing key " + m.routing_key :
+        ": no queue bound for routing key " + (m.routing_key || "(empty)") :
       "-> " + m.queues.join(", ") + (m.consumed_by.length ? "; taken by " + m.consumed_by.join("; ") :
         "; nobody yet (waits in the queue)");
     li.appendChild(el("span", "where", where));
