@@ -143,6 +143,7 @@ class Watcher:
         self._envelopes: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self._threads: list[threading.Thread] = []
         self._missing: dict[tuple[str, str], float] = {}  # consumer -> when it went unlisted
+        self._refreshing = threading.Lock()
 
     def start(self) -> Watcher:
         self.refresh()
@@ -162,6 +163,10 @@ class Watcher:
 
     def refresh(self) -> dict | None:
         """Take a snapshot now; publish it if anything but heartbeat ages changed."""
+        with self._refreshing:  # the poller, the tracer and a request may all ask at once
+            return self._refresh()
+
+    def _refresh(self) -> dict | None:
         try:
             topo = self._snapshot()
             current = view(topo)
