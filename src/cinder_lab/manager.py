@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cinder_lab import context, exception, utils
+import oslo_messaging as messaging
+
+from cinder_lab import context, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -46,6 +48,13 @@ def one_line(e: BaseException) -> str:
     return lines[0] if lines else type(e).__name__
 
 
+def resource_id(obj: object, given_id: object, name: str) -> str:
+    """The id a message names, whether it sent the object (today) or the id (Kilo)."""
+    found = getattr(obj, "id", None) if obj is not None else given_id
+    require(isinstance(found, str), f"{name} {found!r} is not an id (nor a {name} object)")
+    return found  # type: ignore[return-value]
+
+
 def require(ok: object, reason: str) -> None:
     """Refuse a message before it changes anything: InvalidMessage, logged in one line."""
     if not ok:
@@ -53,9 +62,13 @@ def require(ok: object, reason: str) -> None:
 
 
 class Manager:
-    """Holds the host this manager serves, its periodic work and its cleanup at start."""
+    """Holds the host this manager serves, its periodic work and its cleanup at start.
 
-    RPC_API_VERSION = "1.0"
+    Its RPC version is its rpcapi's (as Cinder's managers take
+    ``RPC_API_VERSION`` from their rpcapi), in the configured release.
+    """
+
+    RPCAPI: type[rpc.RPCAPI] = rpc.RPCAPI
 
     def __init__(self, host: str) -> None:
         self.host = host
@@ -64,6 +77,11 @@ class Manager:
         # The services row of this process; Service.start() sets it before init_host.
         self.service_id: int | None = None
         self._fake_work = fake_work_seconds()
+
+    @property
+    def target(self) -> messaging.Target:
+        """The version oslo.messaging's dispatcher checks each message against."""
+        return messaging.Target(version=self.RPCAPI.api_version())
 
     def init_host(self) -> None:
         """Runs before the RPC server starts: clean up what a killed run left half done.
@@ -107,6 +125,24 @@ class Manager:
     def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
         """Put one resource whose request failed in a clear state; each manager knows how."""
 
+    def take(self, resource_type: str, resource_id: str) -> models.Worker:
+        """Record that this process took a request (a ``workers`` row); mirrors set_workers."""
+        return db.worker_create(
+            {
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "status": "creating",
+                "service_id": self.service_id,
+                "owner": utils.process_token(),
+            }
+        )
+
+    def release(self, resource_id: str) -> None:
+        """The request for ``resource_id`` is finished or handed on: forget its rows."""
+        for worker in db.worker_get_all(self.service_id):
+            if worker.resource_id == resource_id:
+                db.worker_delete(worker.id)
+
     @contextmanager
     def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:
         """Record this request in ``workers`` while it runs; mirrors Cinder's set_workers.
@@ -117,26 +153,21 @@ class Manager:
         exception ends the resource in a clear state (``_fail``) before the row goes;
         if even that fails (a lost database), the row stays for the cleanup.
         """
-        worker = db.worker_create(
-            {
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "status": "creating",
-                "service_id": self.service_id,
-                "owner": utils.process_token(),
-            }
-        )
+        self.take(resource_type, resource_id)
         try:
             yield
         except Exception as e:
-            text = one_line(e)
-            if not isinstance(e, exception.CinderLabException):
-                text = f"{type(e).__name__}: {text}"
-            reason = short_reason(text)
-            self._fail(resource_type, resource_id, reason)
-            db.worker_delete(worker.id)
+            self.fail_on(resource_type, resource_id, e)
             raise
-        db.worker_delete(worker.id)
+        self.release(resource_id)
+
+    def fail_on(self, resource_type: str, resource_id: str, error: BaseException) -> None:
+        """End a resource whose request raised ``error``, then forget the request."""
+        text = one_line(error)
+        if not isinstance(error, exception.CinderLabException):
+            text = f"{type(error).__name__}: {text}"
+        self._fail(resource_type, resource_id, short_reason(text))
+        self.release(resource_id)
 
     def init_host_with_rpc(self) -> None:
         """Runs once the RPC server consumes its queues."""

@@ -23,6 +23,7 @@ from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
+from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
 from cinder_lab.scheduler.manager import SchedulerManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume.manager import VolumeManager
@@ -57,19 +58,29 @@ class Service:
     def __repr__(self) -> str:
         return f"<Service {self.binary} {self.host}>"
 
+    def _versions(self) -> dict:
+        """Today's services row says what it speaks (Liberty on); Kilo's had no such columns."""
+        if config.is_kilo():
+            return {"rpc_current_version": None, "object_current_version": None}
+        return {
+            "rpc_current_version": self.manager.target.version,
+            "object_current_version": OBJ_VERSIONS_CURRENT,
+        }
+
     def _register(self) -> None:
         # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
+        values = {"availability_zone": self.availability_zone, **self._versions()}
         try:
             row = db.service_get_by_args(self.host, self.binary)
-            db.service_update(row.id, {"availability_zone": self.availability_zone})
+            db.service_update(row.id, values)
         except exception.HostBinaryNotFound:
             row = db.service_create(
                 {
                     "host": self.host,
                     "binary": self.binary,
                     "topic": self.topic,
-                    "availability_zone": self.availability_zone,
                     "report_count": 0,
+                    **values,
                 }
             )
         self.service_id = row.id
@@ -81,7 +92,7 @@ class Service:
         self.report_state()
         self.manager.init_host()
         target = messaging.Target(
-            topic=self.topic, server=self.host, version=self.manager.RPC_API_VERSION
+            topic=self.topic, server=self.host, version=self.manager.target.version
         )
         LOG.info(
             "starting %s on host %s: consuming %s, %s.%s and %s_fanout",
@@ -170,10 +181,10 @@ def create_volume_service(backend: str) -> Service:
     host = config.backend_host(backend)
     manager = VolumeManager(host, backend, conf.volume_backend_name, conf.total_capacity_gb)
     extra = []
-    if CONF.volume_rpc_addressing == "ocata":
+    if not config.is_kilo():
         # Since Ocata Cinder runs a second server that shares queue cinder-volume.host@backend.
-        target = volume_rpcapi.backend_target(host, "ocata")
-        target.version = manager.RPC_API_VERSION
+        target = volume_rpcapi.backend_target(host, new_style=True)
+        target.version = manager.target.version
         extra.append(target)
     return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
 

@@ -65,7 +65,7 @@ def test_create_volume_goes_through_scheduler_to_backend(lab, published):
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)
-def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
+def test_backup_casts_to_plain_host_and_reads_locally(lab, published):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
     published.clear()
@@ -80,12 +80,9 @@ def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
     # The manager marks the backup done, then the volume: wait for the second write too.
     assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"
     kinds = [(e.kind, e.message.get("method"), e.routing_key) for e in published]
-    assert kinds[0] == ("cast", "create_backup", "cinder-backup.maqi-kilo")
+    # Kilo's cinder-backup reads through its own driver of [ceph]: no call to cinder-volume.
+    assert kinds == [("cast", "create_backup", "cinder-backup.maqi-kilo")]
     assert published[0].message["args"] == {"backup_id": backup.id}
-    assert kinds[1] == ("call", "get_backup_device", "cinder-volume.maqi-kilo@ceph")
-    reply_q = published[1].message["_reply_q"]
-    assert kinds[2] == ("reply", None, reply_q)
-    assert published[2].exchange == "" and published[2].queues == [reply_q]
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)

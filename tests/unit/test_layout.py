@@ -22,7 +22,7 @@ SRC = Path(cinder_lab.__file__).parent
 
 # Lower layers may not import higher ones. A module's layer is its first matching prefix.
 LAYERS = [
-    ("bottom", ("exception", "utils", "context", "common", "db", "rpc", "tracing")),
+    ("bottom", ("exception", "utils", "context", "common", "db", "objects", "rpc", "tracing")),
     ("services", ("volume", "backup", "scheduler", "manager", "service")),
     ("tools", ("lab", "memory_tap", "observe", "scenarios", "web", "api")),
     ("commands", ("cmd",)),

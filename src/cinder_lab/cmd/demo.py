@@ -21,7 +21,7 @@ from cinder_lab.cmd import common
 from cinder_lab.cmd.shell import SERVICE_COLUMNS, service_row
 from cinder_lab.db import api as db
 from cinder_lab.db import models
-from cinder_lab.observe import topology
+from cinder_lab.observe import envelope, topology
 from cinder_lab.scenarios.backup_host_mismatch import NoteStory
 from cinder_lab.scenarios.base import MEMORY_URL, Stage
 from cinder_lab.volume import volume_utils
@@ -62,7 +62,7 @@ def table(columns: list[str], rows: list[tuple]) -> None:
 def flush(events: Events) -> None:
     """Print the messages routed since the last flush."""
     for event in events:
-        say(memory_tap.describe(event))
+        say(envelope.describe(event))
     events.clear()
 
 

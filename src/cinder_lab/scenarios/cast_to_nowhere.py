@@ -8,7 +8,7 @@ import oslo_messaging as messaging
 
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
-from cinder_lab.memory_tap import describe
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.volume import rpcapi as volume_rpcapi
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cinder_lab.memory_tap import describe
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.service import Service
 from cinder_lab.volume import rpcapi as volume_rpcapi

@@ -7,9 +7,11 @@ volume service sends: a scheduler that missed them knows no pool.
 from __future__ import annotations
 
 import math
+import random
 import threading
 
 from cinder_lab import exception, utils
+from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.volume import volume_utils
 
@@ -57,6 +59,43 @@ class HostManager:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.service_states: dict[str, dict] = {}
+        # Today: what each cinder-backup reported (never pruned, as in Cinder).
+        self.backup_service_states: dict[str, dict] = {}
+
+    def update_backup_capabilities(self, host: object, capabilities: object) -> None:
+        """Store a backup service's report: is it working, in which zone."""
+        ok = isinstance(host, str) and isinstance(capabilities, dict)
+        if not ok or not isinstance(capabilities.get("availability_zone"), str):  # type: ignore[union-attr]
+            raise exception.InvalidMessage(reason=f"backup capabilities of {host!r} malformed")
+        with self._lock:
+            self.backup_service_states[host] = {  # type: ignore[index]
+                "backend_state": bool(capabilities.get("backend_state")),  # type: ignore[union-attr]
+                "availability_zone": capabilities["availability_zone"],  # type: ignore[index]
+            }
+
+    def get_backup_host(self, volume: object, zone: str) -> str:
+        """The cinder-backup for a volume's backup; mirrors HostManager.get_backup_host.
+
+        ``backup_use_same_host``: only an up, enabled one on the volume's own host
+        (Kilo's API rule, moved here). Otherwise any that reported itself working
+        in the zone, from the reports alone, as Cinder does.
+        """
+        volume_host = volume_utils.extract_host(volume.host, "host")  # type: ignore[attr-defined]
+        if CONF.backup_use_same_host:
+            for row in db.service_get_all(topic=CONF.backup_topic, disabled=False):
+                if row.host == volume_host and row.availability_zone == zone:
+                    if utils.service_is_up(row):
+                        return row.host
+            raise exception.ServiceNotFound(service_id="cinder-backup")
+        with self._lock:
+            hosts = sorted(
+                h
+                for h, caps in self.backup_service_states.items()
+                if caps["backend_state"] and caps["availability_zone"] == zone
+            )
+        if not hosts:
+            raise exception.ServiceNotFound(service_id="cinder-backup")
+        return random.choice(hosts)
 
     def update_service_capabilities(self, host: str, capabilities: dict) -> None:
         """Store the latest report of one backend, once it is checked."""
@@ -90,7 +129,7 @@ class HostManager:
         """
         services = {
             s.host: s
-            for s in db.service_get_all(topic="cinder-volume", disabled=False)
+            for s in db.service_get_all(topic=CONF.volume_topic, disabled=False)
             if utils.service_is_up(s) and s.availability_zone == zone
         }
         candidates = []

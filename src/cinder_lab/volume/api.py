@@ -10,6 +10,7 @@ from cinder_lab import context, exception
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.volume import Volume
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 
 
@@ -23,6 +24,32 @@ def parse_size(size: object) -> int:
     if not 0 < value < 2**31 or str(size).strip() != str(value):
         raise exception.InvalidInput(reason=f"size must be a positive integer (GB), got {size!r}")
     return value
+
+
+def request_spec(volume: models.Volume) -> dict:
+    """What the scheduler is asked to place; Cinder's request_spec keys (a dict in
+    Kilo, a RequestSpec object today: the lab sends the dict in both releases)."""
+    volume_type = None
+    if volume.volume_type:
+        # The lab's volume types are just their volume_backend_name extra spec.
+        extra = {"volume_backend_name": volume.volume_type}
+        volume_type = {"name": volume.volume_type, "extra_specs": extra}
+    return {
+        "volume_id": volume.id,
+        "volume_type": volume_type,
+        "volume_properties": {
+            "size": volume.size,
+            "availability_zone": volume.availability_zone,
+            "status": volume.status,
+            "display_name": volume.name,
+        },
+        "snapshot_id": None,
+        "image_id": None,
+        "source_volid": None,
+        "source_replicaid": None,
+        "consistencygroup_id": None,
+        "cgsnapshot_id": None,
+    }
 
 
 class API:
@@ -49,9 +76,10 @@ class API:
                 "volume_type": volume_type,
             }
         )
-        request_spec = {"volume_type": volume_type, "size": volume.size}
         try:
-            self.scheduler_rpcapi.create_volume(ctxt, volume.id, request_spec)
+            self.scheduler_rpcapi.create_volume(
+                ctxt, Volume.from_row(volume, ctxt), request_spec(volume), {}
+            )
         except Exception as e:
             # The row must not stay 'creating' when the cast never left.
             db.volume_update(volume.id, {"status": "error", "status_reason": f"cast failed: {e}"})
