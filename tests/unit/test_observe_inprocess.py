@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -50,7 +51,8 @@ def test_topology_maps_each_consumer_to_its_service(lab):
 
 def test_stopped_service_leaves_a_dead_end_in_every_rendering(lab):
     lab.stop(lab.find("cinder-backup", "maqi-kilo"))
-    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), "maqi-kilo", "b", "v")
+    backup = SimpleNamespace(host="maqi-kilo", id="b")  # all the cast reads of a Backup
+    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), backup)
     topo = topology.snapshot(None)
     dead = {q.name: q for q in topo.dead_ends()}
     # The server queues outlive the process; the auto-delete fanout queue does not.

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import graph, topology, trace
+from cinder_lab.observe import envelope, graph, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
@@ -111,17 +111,6 @@ def _mask(value: object) -> object:
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return value
-
-
-def _decode(envelope: dict) -> dict:
-    inner = envelope.get("oslo.message")
-    if isinstance(inner, str):
-        try:
-            value = json.loads(inner)
-            return value if isinstance(value, dict) else {"raw": value}
-        except ValueError:
-            return {"raw": inner}
-    return envelope
 
 
 class Watcher:
@@ -238,7 +227,7 @@ class Watcher:
         """Keep each publish's decoded envelope until its trace event is emitted."""
         for raw in records:
             if raw is not None and raw.what == "publish":
-                msg = _decode(raw.envelope)
+                msg = envelope.oslo_message(raw.envelope)
                 key = msg.get("_unique_id")
                 if key:
                     self._envelopes[key] = (raw.envelope.get("oslo.version"), msg)
