@@ -42,7 +42,10 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 def browser() -> Iterator[object]:
     """One Chromium for the whole session (each test opens its own page)."""
     require(os.path.exists(CHROMIUM), "Chromium is not installed (run tools/test-browser.sh)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A loaded machine (make test runs workers in parallel) may take seconds to draw a page.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
