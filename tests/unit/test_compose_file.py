@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+import yaml
 
 from tests import compose
 from tests.compose import COMPOSE_FILE, DEBUG_FILE, ROOT
@@ -205,3 +206,29 @@ def test_vscode_attach_entries_match_the_debug_ports(lab):
     assert sorted(everything["configurations"]) == sorted(c["name"] for c in attach)
     (single,) = [c for c in launch["configurations"] if c["request"] == "launch"]
     assert single["module"] == "cinder_lab.cmd.demo"
+
+
+def test_images_and_host_ports_are_variables_with_the_official_defaults():
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert raw["rabbitmq"]["image"] == "${RABBITMQ_IMAGE:-rabbitmq:3-management}"
+    assert raw["mariadb"]["image"] == "${MARIADB_IMAGE:-mariadb:10.11}"
+    lab = compose.lab_services({"services": raw})
+    assert {svc["build"]["args"]["PYTHON_IMAGE"] for svc in lab.values()} == {
+        "${PYTHON_IMAGE:-python:3.11-slim}"
+    }
+    # Published only on the loopback interface, each host port a variable.
+    for name, svc in raw.items():
+        for port in svc.get("ports", []):
+            assert re.fullmatch(r"127\.0\.0\.1:(\$\{\w+:-\d+\}|\d+):\d+", port), (name, port)
+    assert all(re.search(r"\$\{\w+_PORT:-", p) for s in lab.values() for p in s["ports"])
+    # The local stand-ins' names (tools/images/local.env) are what build-local.sh tags.
+    local = dict(
+        line.split("=", 1)
+        for line in (ROOT / "tools/images/local.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    script = (ROOT / "tools/images/build-local.sh").read_text()
+    for var in ("RABBITMQ_IMAGE", "MARIADB_IMAGE", "PYTHON_IMAGE"):
+        name = local[var].split("/")[1].split(":")[0]
+        assert local[var] == f"cinder-lab-local/{name}:local"
+        assert name in script.split("for name in ")[1].splitlines()[0]
