@@ -16,6 +16,11 @@ export DOCKER_BUILDKIT=0 # the classic builder: Debian's dockerd 20.10 ships no 
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 digest() { sha256sum | cut -c1-12; }
+# Untag the older builds of REPO (not TAG, not :local); docker keeps layers still in use.
+forget() {
+    docker image ls "$1" --format "{{.Tag}}" | { grep -v -x -e "$2" -e local || true; } |
+        while read -r old; do docker rmi "$1:$old" >/dev/null 2>&1 || true; done
+}
 
 # The base: this script's recipe, the suite and mirror, and the CA bundle it trusts.
 base_hash=$(cat base.sh "${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" |
@@ -25,6 +30,7 @@ if ! have "$base"; then
     ./base.sh "$base"
 fi
 docker tag "$base" "$prefix/base:local"
+forget "$prefix/base" "$base_hash"
 base_id=$(docker image inspect --format '{{.Id}}' "$base")
 
 for name in python rabbitmq mariadb; do
@@ -39,5 +45,6 @@ for name in python rabbitmq mariadb; do
         fi
     fi
     docker tag "$image" "$prefix/$name:local"
+    forget "$prefix/$name" "$hash"
     echo "$name: $image"
 done
