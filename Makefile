@@ -6,7 +6,7 @@ CONF   ?= etc/cinder-lab/cinder-lab.conf
 # Most tests wait on the broker, not the CPU: three workers fit two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: demo test lint format bench services clean up up-debug up-tracing down logs compose-config
+.PHONY: demo test lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,9 +82,14 @@ up-debug: $(UP_NEEDS)
 up-tracing: $(UP_NEEDS)
 	TRACING=true $(COMPOSE_UP) --profile tracing up -d --build
 
-## make down: stop and remove every container, network and the database volume
+## make up-cluster: the same on three clustered RabbitMQ nodes (QUORUM=true: quorum queues)
+COMPOSE_CLUSTER := -f docker-compose.yml -f docker-compose.cluster.yml
+up-cluster: $(UP_NEEDS)
+	QUORUM=$(or $(QUORUM),false) $(COMPOSE_UP) $(COMPOSE_CLUSTER) up -d --build
+
+## make down: stop and remove every container, network and volume (the cluster's too)
 down:
-	$(COMPOSE_UP) --profile tracing down --volumes --remove-orphans
+	$(COMPOSE_UP) $(COMPOSE_CLUSTER) --profile tracing down --volumes --remove-orphans
 
 logs:
 	$(COMPOSE) logs --follow --tail=100
@@ -94,6 +99,7 @@ compose-config:
 	$(COMPOSE) config -q
 	$(COMPOSE) $(COMPOSE_DEBUG) config -q
 	$(COMPOSE) --profile tracing config -q
+	$(COMPOSE) $(COMPOSE_CLUSTER) config -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
