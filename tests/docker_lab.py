@@ -172,4 +172,9 @@ class DockerLab:
 
     def force_down(self) -> None:
         """Whatever a failed test left: the project's containers, network and volumes."""
-        self.compose("--profile", "tracing", "down", "--volumes", "--remove-orphans")
+        subprocess.run(
+            ["make", "-s", "-C", str(ROOT), "down", "IMAGES=local"],
+            capture_output=True,
+            env=self.env,
+            timeout=300,
+        )

@@ -15,6 +15,7 @@ checkout's stays untouched), which only heartbeats faster (``report_interval = 2
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -293,3 +294,48 @@ def test_make_down_leaves_no_container_network_or_volume(lab):
         ["docker", "volume", "ls", "-q"], capture_output=True, text=True
     ).stdout.split()
     assert volumes.isdisjoint(left)
+
+
+def test_make_up_cluster_runs_the_lab_on_three_clustered_nodes(lab):
+    """``make up-cluster QUORUM=true``: the same queues, now quorum queues with a replica
+    on each node; with one node stopped, a backup still goes through."""
+    lab.env["COMPOSE_FILE"] = os.pathsep.join(
+        str(ROOT / f) for f in ("docker-compose.yml", "docker-compose.cluster.yml")
+    )
+    lab.make("up-cluster", "QUORUM=true")
+    nodes = ("rabbitmq", "rabbitmq-2", "rabbitmq-3")
+    wait_until(
+        lambda: (
+            lab.health()
+            == {n: "healthy" for n in (*nodes, "mariadb")}
+            | {name: "running" for name in ("openstack-volume", *KILO)}
+        ),
+        timeout=180,
+        interval=2,
+        what=f"three healthy nodes, four lab services running: {lab.health()}",
+    )
+    wait_until(
+        lambda: rows(lab) == {row: "up" for row in compose.NOTE_ROWS},
+        timeout=120,
+        interval=2,
+        what="the note's five services rows, all up",
+    )
+    status = lab.exec("rabbitmq", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
+    assert sorted(json.loads(status.stdout)["running_nodes"]) == [f"rabbit@{n}" for n in nodes]
+    queues = lab.rabbitmqctl("list_queues", "name", "type", "members")
+    durable = {q["name"]: q for q in queues if q["name"] in compose.NOTE_SERVER_QUEUES}
+    assert set(durable) == compose.NOTE_SERVER_QUEUES
+    for q in durable.values():
+        assert (q["type"], sorted(q["members"])) == ("quorum", [f"rabbit@{n}" for n in nodes])
+
+    # One node down: the services that were connected to it reconnect to another.
+    assert lab.compose("stop", "rabbitmq-2").returncode == 0
+    volume = lab.cli_json("create", "1", "--wait", "--wait-timeout", "120")
+    assert volume["status"] == "available"
+    backup = lab.cli_json("backup-create", "--wait", "--wait-timeout", "120", volume["id"])
+    assert (backup["status"], backup["host"]) == ("available", "maqi-kilo")
+    volumes = lab.volumes()
+    lab.make("down")
+    assert (lab.containers(), lab.networks()) == ([], [])
+    left = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True)
+    assert volumes.isdisjoint(left.stdout.split())
