@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEBUG_FILE = ROOT / "docker-compose.debug.yml"
+CLUSTER_FILE = ROOT / "docker-compose.cluster.yml"
 IMAGE_ROOT = "/app"  # the Dockerfile's WORKDIR: the checkout's root inside the image
 CONF_IN_CONTAINER = "/etc/cinder-lab/cinder-lab.conf"
 

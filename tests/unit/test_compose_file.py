@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests import compose
-from tests.compose import COMPOSE_FILE, DEBUG_FILE, ROOT
+from tests.compose import CLUSTER_FILE, COMPOSE_FILE, DEBUG_FILE, ROOT
 
 VENDORED_SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 # Shipped by Debian's docker-compose package (compose v1's copy of the compose spec).
@@ -26,6 +26,7 @@ DEBIAN_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec
 VARIANTS = {
     "base": ((COMPOSE_FILE,), ()),
     "debug": ((COMPOSE_FILE, DEBUG_FILE), ()),
+    "cluster": ((COMPOSE_FILE, CLUSTER_FILE), ()),
     "tracing": ((COMPOSE_FILE,), ("--profile", "tracing")),
 }
 
@@ -55,7 +56,9 @@ def schemas() -> list[tuple[str, dict]]:
     return found
 
 
-@pytest.mark.parametrize("path", [COMPOSE_FILE, DEBUG_FILE], ids=["base", "debug"])
+@pytest.mark.parametrize(
+    "path", [COMPOSE_FILE, DEBUG_FILE, CLUSTER_FILE], ids=["base", "debug", "cluster"]
+)
 def test_compose_files_match_the_compose_spec_schemas(path):
     document = compose.load(path)
     for name, schema in schemas():
@@ -232,3 +235,28 @@ def test_images_and_host_ports_are_variables_with_the_official_defaults():
         name = local[var].split("/")[1].split(":")[0]
         assert local[var] == f"cinder-lab-local/{name}:local"
         assert name in script.split("for name in ")[1].splitlines()[0]
+
+
+def test_cluster_services_know_all_three_nodes_and_wait_for_them():
+    model = compose.resolved((COMPOSE_FILE, CLUSTER_FILE))
+    nodes = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+    rabbit = model["services"]["rabbitmq"]["environment"]
+    cookies = {model["services"][n]["environment"]["RABBITMQ_ERLANG_COOKIE"] for n in nodes}
+    assert len(cookies) == 1
+    assert [model["services"][n]["hostname"] for n in nodes] == nodes
+    # The peer list names the same three nodes (rabbit@<hostname>).
+    conf = (ROOT / "etc/compose/rabbitmq-cluster.conf").read_text()
+    assert (
+        re.findall(r"^cluster_formation\.classic_config\.nodes\.\d = rabbit@(\S+)$", conf, re.M)
+        == nodes
+    )
+    for name, svc in compose.lab_services(model).items():
+        url = urlsplit(svc["environment"]["OS_DEFAULT__TRANSPORT_URL"])
+        hosts = [h.rpartition("@")[2] for h in url.netloc.split(",")]
+        assert hosts == [f"{n}:5672" for n in nodes], name
+        creds = {h.rpartition("@")[0] for h in url.netloc.split(",")}
+        assert creds == {f"{rabbit['RABBITMQ_DEFAULT_USER']}:{rabbit['RABBITMQ_DEFAULT_PASS']}"}
+        assert svc["environment"]["OS_OSLO_MESSAGING_RABBIT__RABBIT_QUORUM_QUEUE"] == "false"
+        assert {d: c["condition"] for d, c in svc["depends_on"].items()} == {
+            d: "service_healthy" for d in (*nodes, "mariadb")
+        }
