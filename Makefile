@@ -20,6 +20,7 @@ demo: $(BIN)/cinder-lab
 
 ## make test: lint, unit tests and the real-RabbitMQ integration tests
 test: $(BIN)/cinder-lab
+	bash tools/test-machine.sh
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)

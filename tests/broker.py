@@ -36,7 +36,9 @@ def require(available: bool, message: str) -> None:
 
 def require_broker() -> None:
     """The real RabbitMQ, or skip (fail under CI)."""
-    require(broker_available(), f"RabbitMQ is not reachable on {HOST}:{PORT} (run .ci/services.sh)")
+    require(
+        broker_available(), f"RabbitMQ is not reachable on {HOST}:{PORT} (tools/test-machine.sh)"
+    )
 
 
 def ctl(*args: str) -> str:

@@ -68,7 +68,7 @@ def require_compose() -> str:
     found = shutil.which("docker-compose")
     if found:
         return found
-    message = "docker-compose is not installed (run .ci/compose-tools.sh)"
+    message = "docker-compose is not installed (make test installs it: tools/test-machine.sh)"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)

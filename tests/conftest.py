@@ -16,7 +16,10 @@ from tests.mariadb import Database, require_mariadb
 
 
 def write_conf(path: Path, text: str) -> Path:
-    """Write a dedented config file and return its path."""
+    """Write a config file from literal (dedented) text and return its path.
+
+    For tests about the text itself (bad input, odd layouts); a plain lab config
+    goes through the lab's one writer, ``config.write_config``."""
     path.write_text(textwrap.dedent(text).lstrip())
     return path
 
@@ -48,21 +51,18 @@ def lab_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 @pytest.fixture
 def memory_conf(tmp_path: Path, lab_database_url: str) -> Iterator[Path]:
     """A maqi-kilo config on kombu+memory:// with ``lab_database_url``, parsed into CONF."""
-    path = write_conf(
-        tmp_path / "cinder-lab.conf",
-        f"""
-        [DEFAULT]
-        host = maqi-kilo
-        transport_url = kombu+memory:////
-        enabled_backends = ceph
-        report_interval = 1
-        service_down_time = 3
-        rpc_response_timeout = 5
-        [database]
-        connection = {lab_database_url}
-        [ceph]
-        volume_backend_name = ceph
-        """,
+    path = tmp_path / "cinder-lab.conf"
+    config.write_config(
+        path,
+        {
+            "host": "maqi-kilo",
+            "transport_url": "kombu+memory:////",
+            "enabled_backends": "ceph",
+            "report_interval": 1,
+            "service_down_time": 3,
+            "rpc_response_timeout": 5,
+        },
+        {"database": {"connection": lab_database_url}, "ceph": {"volume_backend_name": "ceph"}},
     )
     config.parse_args(["--config-file", str(path)])
     memory_tap.install()

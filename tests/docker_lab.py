@@ -58,7 +58,7 @@ def require_engine() -> tuple[str, ...]:
     command = compose_command()
     if shutil.which("docker") and _ok("docker", "info") and command:
         return command
-    message = "no Docker engine or compose (run .ci/docker-engine.sh as root)"
+    message = "no Docker engine or compose (run tools/test-docker-engine.sh as root)"
     if _ci():
         pytest.fail(message)
     pytest.skip(message)

@@ -41,7 +41,7 @@ def require_mariadb() -> None:
     """The local MariaDB, or skip (fail under CI)."""
     require(
         mariadb_available(),
-        f"MariaDB is not reachable as root on {HOST}:{PORT} (run .ci/services.sh)",
+        f"MariaDB is not reachable as root on {HOST}:{PORT} (tools/test-machine.sh)",
     )
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from cinder_lab import utils
+
 BIN = Path(sys.executable).parent
 
 
@@ -61,15 +63,19 @@ def stop_all(procs: list[LabProcess]) -> dict[str, int]:
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The tests' one wait: poll ``predicate`` (with the library's ``utils.wait_until``)
+    until it returns a truthy value, and return that value; fail with ``what`` after ``timeout``."""
+    seen: list = []
+
+    def holds() -> bool:
         value = predicate()
         if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
+            seen.append(value)
+        return bool(value)
+
+    if utils.wait_until(holds, timeout, interval):
+        return seen[-1]
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def run_cli(conf: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -83,10 +89,6 @@ def run_cli(conf: Path, *args: str, timeout: float = 120) -> subprocess.Complete
 
 
 def wait_status(get, obj_id: str, busy: str = "creating", timeout: float = 30):
-    """Poll a row (``get(obj_id)``) until its status leaves ``busy``; return it."""
-    deadline = time.monotonic() + timeout
-    row = get(obj_id)
-    while row.status == busy and time.monotonic() < deadline:
-        time.sleep(0.02)
-        row = get(obj_id)
-    return row
+    """Poll a row (``get(obj_id)``) until its status leaves ``busy``; return it (busy or not)."""
+    utils.wait_until(lambda: get(obj_id).status != busy, timeout, interval=0.02)
+    return get(obj_id)

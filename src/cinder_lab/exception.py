@@ -48,8 +48,33 @@ class InvalidVolume(Invalid):
     message = "Invalid volume: %(reason)s"
 
 
+class InvalidMessage(Invalid):
+    """An RPC message whose arguments or record state the endpoint cannot accept."""
+
+    message = "Invalid message: %(reason)s"
+
+
 class InvalidHost(Invalid):
     message = "Invalid host: %(reason)s"
+
+
+class BackupFailedToGetVolumeBackend(NotFound):
+    """Kilo: the volume's backend is not one this cinder-backup holds a driver for."""
+
+    message = "Volume manager for backend '%(backend)s' does not exist."
+
+
+class BackupFailed(CinderLabException):
+    message = "%(reason)s"
+
+
+class ServiceTooOld(Invalid):
+    """Today's pinning met a service row with no RPC version (e.g. left by Kilo mode)."""
+
+    message = (
+        "Service %(binary)s has a services row with no RPC version (a Kilo-era row): "
+        "today's Cinder does not talk to it; remove that row or use another database."
+    )
 
 
 class NoValidBackend(CinderLabException):

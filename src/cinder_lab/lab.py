@@ -10,14 +10,16 @@ process.
 from __future__ import annotations
 
 import threading
-import time
 
-from cinder_lab import exception, rpc
-from cinder_lab.cmd.backup import make_backup_service
-from cinder_lab.cmd.scheduler import make_scheduler_service
-from cinder_lab.cmd.volume import backend_hosts, make_volume_service
+from cinder_lab import exception, rpc, utils
 from cinder_lab.common.config import CONF
-from cinder_lab.service import Service
+from cinder_lab.service import (
+    Service,
+    backend_hosts,
+    create_backup_service,
+    create_scheduler_service,
+    create_volume_service,
+)
 
 
 class Lab:
@@ -37,15 +39,15 @@ class Lab:
     def start_volume(self, backends: list[str] | None = None) -> list[Service]:
         """One cinder-volume service per backend (all of ``enabled_backends`` by default)."""
         names = backends or [b for b, _host in backend_hosts()]
-        return [self._start(make_volume_service(b)) for b in names]
+        return [self._start(create_volume_service(b)) for b in names]
 
     def start_backup(self) -> Service:
         """cinder-backup for ``[DEFAULT] host``."""
-        return self._start(make_backup_service())
+        return self._start(create_backup_service())
 
     def start_scheduler(self) -> Service:
         """cinder-scheduler for ``[DEFAULT] host``."""
-        return self._start(make_scheduler_service())
+        return self._start(create_scheduler_service())
 
     def start_all(self) -> list[Service]:
         """Volume services, then backup, then scheduler (it asks the volumes for pools)."""
@@ -92,9 +94,9 @@ class Lab:
     def wait_for_pools(self, count: int, timeout: float = 30.0) -> list[dict]:
         """Wait until the schedulers of this lab know ``count`` pools."""
         schedulers = [s for s in self.services if s.binary == "cinder-scheduler"]
-        deadline = time.monotonic() + timeout
-        while True:
-            pools = [p for s in schedulers for p in s.manager.host_manager.get_pools()]
-            if len(pools) >= count or time.monotonic() > deadline:
-                return pools
-            time.sleep(0.05)
+
+        def pools() -> list[dict]:
+            return [p for s in schedulers for p in s.manager.host_manager.get_pools()]
+
+        utils.wait_until(lambda: len(pools()) >= count, timeout)
+        return pools()

@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cinder_lab import context, exception
+import oslo_messaging as messaging
+
+from cinder_lab import context, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -40,10 +42,33 @@ def short_reason(text: str) -> str:
     return text[:255]
 
 
-class Manager:
-    """Holds the host this manager serves, its periodic work and its cleanup at start."""
+def one_line(e: BaseException) -> str:
+    """The first line of an error (its class name if it has no text)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
-    RPC_API_VERSION = "1.0"
+
+def resource_id(obj: object, given_id: object, name: str) -> str:
+    """The id a message names, whether it sent the object (today) or the id (Kilo)."""
+    found = getattr(obj, "id", None) if obj is not None else given_id
+    require(isinstance(found, str), f"{name} {found!r} is not an id (nor a {name} object)")
+    return found  # type: ignore[return-value]
+
+
+def require(ok: object, reason: str) -> None:
+    """Refuse a message before it changes anything: InvalidMessage, logged in one line."""
+    if not ok:
+        raise exception.InvalidMessage(reason=reason)
+
+
+class Manager:
+    """Holds the host this manager serves, its periodic work and its cleanup at start.
+
+    Its RPC version is its rpcapi's (as Cinder's managers take
+    ``RPC_API_VERSION`` from their rpcapi), in the configured release.
+    """
+
+    RPCAPI: type[rpc.RPCAPI] = rpc.RPCAPI
 
     def __init__(self, host: str) -> None:
         self.host = host
@@ -53,19 +78,32 @@ class Manager:
         self.service_id: int | None = None
         self._fake_work = fake_work_seconds()
 
+    @property
+    def target(self) -> messaging.Target:
+        """The version oslo.messaging's dispatcher checks each message against."""
+        return messaging.Target(version=self.RPCAPI.api_version())
+
     def init_host(self) -> None:
         """Runs before the RPC server starts: clean up what a killed run left half done.
 
         Mirrors cinder.manager.CleanableManager.init_host: every ``workers`` row of
-        this service is a request the last run acked but never finished. The RPC
-        server acks before it runs a method (at-most-once), so nobody else will.
+        this service is a request a run acked but never finished. The RPC server
+        acks before it runs a method (at-most-once), so nobody else will. Rows of
+        a process that still runs (a second process with the same host) are left
+        alone; those of another machine's process wait until their lease is stale.
         """
+        self.clean_workers(at_start=True)
+
+    def clean_workers(self, at_start: bool = False) -> None:
+        """End every request of this service whose process is gone; mirrors do_cleanup."""
         if self.service_id is None:
             return
         ctxt = context.get_admin_context()
         for worker in db.worker_get_all(self.service_id):
+            if not self._owner_gone(worker):
+                continue
             LOG.warning(
-                "%s %s was interrupted when %s stopped: cleaning up",
+                "%s %s was interrupted when its %s process stopped: cleaning up",
                 worker.resource_type,
                 worker.resource_id,
                 self.host,
@@ -73,8 +111,37 @@ class Manager:
             self._do_cleanup(ctxt, worker)
             db.worker_delete(worker.id)
 
+    def _owner_gone(self, worker: models.Worker) -> bool:
+        alive = utils.process_alive(worker.owner)
+        if alive is None:
+            # Another machine's process: gone once it stopped renewing its lease.
+            last = worker.updated_at or worker.created_at
+            return (utils.utcnow() - last).total_seconds() > CONF.service_down_time
+        return not alive
+
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
         """Put one interrupted resource in a clear state; each manager knows how."""
+
+    def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
+        """Put one resource whose request failed in a clear state; each manager knows how."""
+
+    def take(self, resource_type: str, resource_id: str) -> models.Worker:
+        """Record that this process took a request (a ``workers`` row); mirrors set_workers."""
+        return db.worker_create(
+            {
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "status": "creating",
+                "service_id": self.service_id,
+                "owner": utils.process_token(),
+            }
+        )
+
+    def release(self, resource_id: str) -> None:
+        """The request for ``resource_id`` is finished or handed on: forget its rows."""
+        for worker in db.worker_get_all(self.service_id):
+            if worker.resource_id == resource_id:
+                db.worker_delete(worker.id)
 
     @contextmanager
     def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:
@@ -82,26 +149,32 @@ class Manager:
 
         Not removed if the process dies, which is the point: the next start
         finds it. Requests still waiting in the queue have no row and are left
-        alone, so a restart does not fail work that was merely queued.
+        alone, so a restart does not fail work that was merely queued. Any
+        exception ends the resource in a clear state (``_fail``) before the row goes;
+        if even that fails (a lost database), the row stays for the cleanup.
         """
-        worker = db.worker_create(
-            {
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "status": "creating",
-                "service_id": self.service_id,
-            }
-        )
+        self.take(resource_type, resource_id)
         try:
             yield
-        finally:
-            db.worker_delete(worker.id)
+        except Exception as e:
+            self.fail_on(resource_type, resource_id, e)
+            raise
+        self.release(resource_id)
+
+    def fail_on(self, resource_type: str, resource_id: str, error: BaseException) -> None:
+        """End a resource whose request raised ``error``, then forget the request."""
+        text = one_line(error)
+        if not isinstance(error, exception.CinderLabException):
+            text = f"{type(error).__name__}: {text}"
+        self._fail(resource_type, resource_id, short_reason(text))
+        self.release(resource_id)
 
     def init_host_with_rpc(self) -> None:
         """Runs once the RPC server consumes its queues."""
 
     def periodic_tasks(self, ctxt: context.RequestContext) -> None:
-        """Runs every ``periodic_interval`` seconds."""
+        """Runs every ``periodic_interval`` seconds: end requests whose owner is gone."""
+        self.clean_workers()
 
     def fake_work(self, method: str) -> None:
         """Lab only: pretend ``method`` takes ``fake_work_seconds`` (a driver's real work)."""

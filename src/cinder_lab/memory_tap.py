@@ -3,13 +3,14 @@
 kombu's memory transport routes with the same exchange types as RabbitMQ
 (topic, fanout, the default exchange for replies), so the queues, bindings
 and routing decisions seen here are the ones RabbitMQ would make. This module
-records each publish with the queues it was routed to, and reads the state.
+records each publish with the queues it was routed to, and reads the state;
+what a message is (cast, call, reply) is ``observe.envelope``'s to say. Lab-only:
+only the diagnostic tools, the scenarios and the demo import it.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from kombu.transport import memory
 
 from cinder_lab import rpc
+from cinder_lab.observe import envelope as envelope_mod
 
 _LOCK = threading.Lock()
 _LISTENERS: list[Callable[[Published], None]] = []
@@ -37,36 +39,13 @@ class Published:
 
     @property
     def message(self) -> dict:
-        """The oslo message inside the ``{"oslo.version", "oslo.message"}`` envelope."""
-        inner = self.envelope.get("oslo.message")
-        if isinstance(inner, str):
-            try:
-                return json.loads(inner)
-            except ValueError:
-                return {}
-        return self.envelope
+        """The oslo message inside the envelope (see ``observe.envelope``)."""
+        return envelope_mod.oslo_message(self.envelope)
 
     @property
     def kind(self) -> str:
-        """cast, call, fanout or reply, told apart as oslo.messaging marks them."""
-        msg = self.message
-        if "method" not in msg:
-            return "reply"
-        if self.exchange.endswith("_fanout"):
-            return "fanout"
-        return "call" if "_reply_q" in msg else "cast"
-
-
-def describe(event: Published) -> str:
-    """One routed message in two lines: kind, method, exchange, routing key -> queues."""
-    msg = event.message
-    method = msg.get("method", "(result)" if "result" in msg else "(reply)")
-    target = ", ".join(event.queues) if event.queues else "DROPPED: no queue bound"
-    exchange = event.exchange or "(default exchange)"
-    return (
-        f"  {event.kind:<6} {method:<28} exchange={exchange} "
-        f"routing_key={event.routing_key}\n{'':9}-> queue {target}"
-    )
+        """cast, call, fanout, reply or other (see ``observe.envelope.classify``)."""
+        return envelope_mod.kind(self)
 
 
 @dataclass
@@ -78,15 +57,52 @@ class Delivered:
     envelope: dict = field(repr=False)
 
 
-def decode_envelope(body: object) -> dict:
-    """A JSON message body as a dict; anything else is kept as ``{"raw": ...}``."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        value = json.loads(body) if isinstance(body, str) else body
-    except ValueError:
-        return {"raw": body}
-    return value if isinstance(value, dict) else {"raw": value}
+def _tap_publish(original: Callable) -> Callable:
+    def basic_publish(self, message, exchange, routing_key, **kwargs):  # type: ignore[no-untyped-def]
+        # Ask the exchange where the message will go before it goes there.
+        queues = [routing_key] if not exchange else self._lookup(exchange, routing_key)
+        event = Published(
+            time=datetime.datetime.now(),
+            exchange=exchange or "",
+            routing_key=routing_key,
+            queues=[q for q in queues if q],
+            envelope=envelope_mod.decode(message.get("body")),
+        )
+        for listener in list(_LISTENERS):
+            listener(event)
+        return original(self, message, exchange, routing_key, **kwargs)
+
+    return basic_publish
+
+
+def _tap_consumers(consume: Callable, cancel: Callable) -> tuple[Callable, Callable]:
+    def basic_consume(self, queue, no_ack, callback, consumer_tag, **kwargs):  # type: ignore[no-untyped-def]
+        with _LOCK:
+            # Tags repeat across connections ('1', '2', ...): key them by channel.
+            _CONSUMERS[(id(self), consumer_tag)] = queue
+        return consume(self, queue, no_ack, callback, consumer_tag, **kwargs)
+
+    def basic_cancel(self, consumer_tag):  # type: ignore[no-untyped-def]
+        with _LOCK:
+            _CONSUMERS.pop((id(self), consumer_tag), None)
+        return cancel(self, consumer_tag)
+
+    return basic_consume, basic_cancel
+
+
+def _tap_get(original: Callable) -> Callable:
+    def _get(self, queue, timeout=None):  # type: ignore[no-untyped-def]
+        # Only a consumer's channel polls a queue: this is the delivery to that consumer.
+        message = original(self, queue, timeout)
+        if _DELIVERY_LISTENERS:
+            props = message.get("properties", {})
+            body = self.decode_body(message.get("body"), props.get("body_encoding"))
+            event = Delivered(queue=queue, channel=id(self), envelope=envelope_mod.decode(body))
+            for listener in list(_DELIVERY_LISTENERS):
+                listener(event)
+        return message
+
+    return _get
 
 
 def install() -> None:
@@ -96,51 +112,12 @@ def install() -> None:
         if _INSTALLED:
             return
         _INSTALLED = True
-    original_publish = memory.Channel.basic_publish
-    original_consume = memory.Channel.basic_consume
-    original_cancel = memory.Channel.basic_cancel
-    original_get = memory.Channel._get
-
-    def basic_publish(self, message, exchange, routing_key, **kwargs):  # type: ignore[no-untyped-def]
-        # Ask the exchange where the message will go before it goes there.
-        queues = [routing_key] if not exchange else self._lookup(exchange, routing_key)
-        event = Published(
-            time=datetime.datetime.now(),
-            exchange=exchange or "",
-            routing_key=routing_key,
-            queues=[q for q in queues if q],
-            envelope=decode_envelope(message.get("body")),
-        )
-        for listener in list(_LISTENERS):
-            listener(event)
-        return original_publish(self, message, exchange, routing_key, **kwargs)
-
-    def basic_consume(self, queue, no_ack, callback, consumer_tag, **kwargs):  # type: ignore[no-untyped-def]
-        with _LOCK:
-            # Tags repeat across connections ('1', '2', ...): key them by channel.
-            _CONSUMERS[(id(self), consumer_tag)] = queue
-        return original_consume(self, queue, no_ack, callback, consumer_tag, **kwargs)
-
-    def basic_cancel(self, consumer_tag):  # type: ignore[no-untyped-def]
-        with _LOCK:
-            _CONSUMERS.pop((id(self), consumer_tag), None)
-        return original_cancel(self, consumer_tag)
-
-    def _get(self, queue, timeout=None):  # type: ignore[no-untyped-def]
-        # Only a consumer's channel polls a queue: this is the delivery to that consumer.
-        message = original_get(self, queue, timeout)
-        if _DELIVERY_LISTENERS:
-            props = message.get("properties", {})
-            body = self.decode_body(message.get("body"), props.get("body_encoding"))
-            event = Delivered(queue=queue, channel=id(self), envelope=decode_envelope(body))
-            for listener in list(_DELIVERY_LISTENERS):
-                listener(event)
-        return message
-
-    memory.Channel._get = _get
-    memory.Channel.basic_publish = basic_publish
-    memory.Channel.basic_consume = basic_consume
-    memory.Channel.basic_cancel = basic_cancel
+    channel = memory.Channel
+    channel._get = _tap_get(channel._get)
+    channel.basic_publish = _tap_publish(channel.basic_publish)
+    channel.basic_consume, channel.basic_cancel = _tap_consumers(
+        channel.basic_consume, channel.basic_cancel
+    )
     rpc.set_memory_polling_floor()
 
 

@@ -7,25 +7,38 @@ child process must not inherit.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 
 import kombu
 import oslo_messaging as messaging
 from oslo_config import cfg
 
 from cinder_lab import context as lab_context
-from cinder_lab import exception, tracing, utils
+from cinder_lab import exception, objects, tracing, utils
+from cinder_lab.common import config
+from cinder_lab.db import api as db
+
+LOG = logging.getLogger(__name__)
 
 TRANSPORT: messaging.Transport | None = None
 
 
 class RequestContextSerializer(messaging.Serializer):
-    """Puts the request context on the wire as ``_context_*``; mirrors cinder.rpc's."""
+    """Puts the request context on the wire as ``_context_*``; mirrors cinder.rpc's.
+
+    Arguments go through ``base``, Cinder's object serializer: a Volume or
+    Backup object travels as its ``versioned_object.*`` primitive (today's
+    Cinder; Kilo's lab sends ids and plain dicts, which pass through unchanged).
+    """
+
+    def __init__(self, base: messaging.Serializer | None = None) -> None:
+        self._base = base or objects.CinderObjectSerializer()
 
     def serialize_entity(self, ctxt: object, entity: object) -> object:
-        return entity
+        return self._base.serialize_entity(ctxt, entity)
 
     def deserialize_entity(self, ctxt: object, entity: object) -> object:
-        return entity
+        return self._base.deserialize_entity(ctxt, entity)
 
     def serialize_context(self, ctxt: lab_context.RequestContext) -> dict:
         return ctxt.to_dict()
@@ -38,6 +51,7 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     """Create this process's RPC transport from ``transport_url``."""
     global TRANSPORT
     parse_transport_url(conf)  # a bad URL fails here, in one line
+    objects.register_all()
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
     if is_in_process(conf):
@@ -125,15 +139,25 @@ def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer
     )
 
 
+# Per process, as Cinder's LAST_RPC_VERSIONS: the cap each binary's clients were pinned to.
+LAST_RPC_VERSIONS: dict[str, str] = {}
+
+
 class RPCAPI:
     """Base of the three rpcapi classes; mirrors cinder.rpc.RPCAPI.
 
-    A subclass only names its topic, binary and version; the client is built
-    here, on first use (after ``init()``), with the topic from config and the
-    version cap from ``[upgrade_levels]``.
+    A subclass names its topic, binary and versions; the client is built here,
+    on first use (after ``init()``). Its version cap: Kilo's clients had one
+    written in the code (``KILO_VERSION_CAP``); today's pin themselves to the
+    oldest ``rpc_current_version`` of their binary in the ``services`` table
+    (``determine_rpc_version_cap``). ``[upgrade_levels]`` overrides both: it is
+    Nova's mechanism, which Cinder never had, kept as the lab's manual switch.
     """
 
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = "1.0"  # today's newest version of this API
+    RPC_DEFAULT_VERSION = "1.0"  # what today's methods send unless they ask for more
+    KILO_RPC_API_VERSION = "1.0"  # Kilo's Target version: what a plain prepare() sent
+    KILO_VERSION_CAP = "1.0"  # Kilo's hard-coded cap, the newest version it sent
     TOPIC_OPTION = ""  # the [DEFAULT] option holding the topic, e.g. "volume_topic"
     BINARY = ""
     UPGRADE_LEVEL = ""  # the [upgrade_levels] option capping this API
@@ -142,6 +166,11 @@ class RPCAPI:
         self._version_cap = version_cap
         self._client: messaging.RPCClient | None = None
 
+    @classmethod
+    def api_version(cls) -> str:
+        """The newest version a server of this API accepts, in the configured release."""
+        return cls.KILO_VERSION_CAP if config.is_kilo() else cls.RPC_API_VERSION
+
     @property
     def topic(self) -> str:
         """This API's topic, e.g. ``cinder-volume``."""
@@ -149,12 +178,45 @@ class RPCAPI:
 
     @property
     def client(self) -> messaging.RPCClient:
-        """``Target(topic, version)`` on this process's transport."""
+        """``Target(topic, version)`` on this process's transport, with its cap."""
         if self._client is None:
-            target = messaging.Target(topic=self.topic, version=self.RPC_API_VERSION)
-            cap = self._version_cap or cfg.CONF.upgrade_levels[self.UPGRADE_LEVEL]
-            self._client = get_client(target, version_cap=cap)
+            kilo = config.is_kilo()
+            version = self.KILO_RPC_API_VERSION if kilo else self.RPC_DEFAULT_VERSION
+            target = messaging.Target(topic=self.topic, version=version)
+            self._client = get_client(target, version_cap=self.version_cap())
         return self._client
+
+    def version_cap(self) -> str:
+        """The newest version this client may send (see the class docstring)."""
+        manual = self._version_cap or cfg.CONF.upgrade_levels[self.UPGRADE_LEVEL]
+        if manual:
+            return manual
+        if config.is_kilo():
+            return self.KILO_VERSION_CAP
+        return determine_rpc_version_cap(self.BINARY, self.RPC_API_VERSION)
+
+
+def determine_rpc_version_cap(binary: str, newest: str) -> str:
+    """The oldest ``rpc_current_version`` of ``binary``'s rows; mirrors cinder.rpc's.
+
+    Every row counts, down and disabled ones too, as in Cinder; a row with no
+    version (a Kilo-era service) raises ServiceTooOld. No row: ``newest``.
+    Cached per process, as Cinder caches it until SIGHUP.
+    """
+    if binary in LAST_RPC_VERSIONS:
+        return LAST_RPC_VERSIONS[binary]
+    versions = [row.rpc_current_version for row in db.service_get_all() if row.binary == binary]
+    if any(v is None for v in versions):
+        raise exception.ServiceTooOld(binary=binary)
+    cap = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")), default=newest)
+    LOG.info("Automatically selected %s RPC version %s as minimum service version.", binary, cap)
+    LAST_RPC_VERSIONS[binary] = cap
+    return cap
+
+
+def reset_version_caps() -> None:
+    """Forget the pinned versions, as Cinder's services do on SIGHUP."""
+    LAST_RPC_VERSIONS.clear()
 
 
 def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:

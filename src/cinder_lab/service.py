@@ -17,10 +17,15 @@ from collections.abc import Callable
 import oslo_messaging as messaging
 from sqlalchemy.exc import SQLAlchemyError
 
-from cinder_lab import context, exception, rpc, utils
+from cinder_lab import context, exception, objects, rpc, utils
+from cinder_lab.backup.manager import BackupManager
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
+from cinder_lab.scheduler.manager import SchedulerManager
+from cinder_lab.volume import rpcapi as volume_rpcapi
+from cinder_lab.volume.manager import VolumeManager
 
 LOG = logging.getLogger(__name__)
 
@@ -52,19 +57,29 @@ class Service:
     def __repr__(self) -> str:
         return f"<Service {self.binary} {self.host}>"
 
+    def _versions(self) -> dict:
+        """Today's services row says what it speaks (Liberty on); Kilo's had no such columns."""
+        if config.is_kilo():
+            return {"rpc_current_version": None, "object_current_version": None}
+        return {
+            "rpc_current_version": self.manager.target.version,
+            "object_current_version": objects.OBJ_VERSION,
+        }
+
     def _register(self) -> None:
         # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
+        values = {"availability_zone": self.availability_zone, **self._versions()}
         try:
             row = db.service_get_by_args(self.host, self.binary)
-            db.service_update(row.id, {"availability_zone": self.availability_zone})
+            db.service_update(row.id, values)
         except exception.HostBinaryNotFound:
             row = db.service_create(
                 {
                     "host": self.host,
                     "binary": self.binary,
                     "topic": self.topic,
-                    "availability_zone": self.availability_zone,
                     "report_count": 0,
+                    **values,
                 }
             )
         self.service_id = row.id
@@ -76,7 +91,7 @@ class Service:
         self.report_state()
         self.manager.init_host()
         target = messaging.Target(
-            topic=self.topic, server=self.host, version=self.manager.RPC_API_VERSION
+            topic=self.topic, server=self.host, version=self.manager.target.version
         )
         LOG.info(
             "starting %s on host %s: consuming %s, %s.%s and %s_fanout",
@@ -108,6 +123,8 @@ class Service:
         assert self.service_id is not None
         try:
             db.service_heartbeat(self.service_id)
+            # The same beat renews the lease on the requests this process works on.
+            db.worker_touch(utils.process_token())
         except Exception as e:
             # A lost database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
@@ -139,48 +156,62 @@ class Service:
             t.join(timeout=5)
         LOG.info("stopped %s on host %s", self.binary, self.host)
 
-    def kill(self) -> None:
-        """Stop heartbeats only, as if the process hung: the row will turn ``down``."""
+    def stop_heartbeats(self) -> None:
+        """Stop heartbeats only, as if the process hung: the row turns ``down``
+        while the RPC server still consumes its queues."""
         self._stop.set()
 
 
-def _catch_signals() -> threading.Event:
-    """Turn SIGTERM and SIGINT into an event; installed before start-up so none is missed."""
-    stop = threading.Event()
-
-    def handler(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
+# -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --
 
 
-def _wait_for_signal(stop: threading.Event) -> None:
-    """Block until SIGTERM or SIGINT arrived (maybe already during start-up)."""
-    while not stop.wait(0.5):
-        pass
-    _ignore_signals()
+def backend_hosts() -> list[tuple[str, str]]:
+    """``[(backend, host@backend)]`` for every enabled backend; errors before any start."""
+    if not CONF.enabled_backends:
+        raise exception.ConfigError(
+            reason="enabled_backends is empty: cinder-lab-volume needs at least one backend section"
+        )
+    return [(b, config.backend_host(b)) for b in CONF.enabled_backends]
 
 
-def _ignore_signals() -> None:
-    # Once stopping, a second signal must not kill the interpreter mid-shutdown.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def create_volume_service(backend: str) -> Service:
+    """The cinder-volume Service of one backend section (``host@backend``)."""
+    conf = config.backend_conf(backend)
+    host = config.backend_host(backend)
+    manager = VolumeManager(host, backend, conf.volume_backend_name, conf.total_capacity_gb)
+    extra = []
+    if not config.is_kilo():
+        # Since Ocata Cinder runs a second server that shares queue cinder-volume.host@backend.
+        target = volume_rpcapi.backend_target(host, new_style=True)
+        target.version = manager.target.version
+        extra.append(target)
+    return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
+
+
+def create_backup_service() -> Service:
+    """The cinder-backup Service for ``[DEFAULT] host``: no ``@backend``."""
+    return Service(CONF.host, "cinder-backup", CONF.backup_topic, BackupManager(CONF.host))
+
+
+def create_scheduler_service() -> Service:
+    """The cinder-scheduler Service for ``[DEFAULT] host``."""
+    return Service(CONF.host, "cinder-scheduler", CONF.scheduler_topic, SchedulerManager(CONF.host))
 
 
 def serve(make_service: Callable[[], Service]) -> None:
-    """Run one service in this process until SIGTERM/SIGINT.
+    """Run one service in this process until SIGTERM, SIGINT or SIGHUP.
 
     The transport is created here, after any fork; mirrors oslo.service's
     ServiceLauncher as Cinder uses it.
     """
-    stop = _catch_signals()
+    stop = utils.stop_event()
     rpc.init(CONF)
     service = make_service()
     try:
         service.start()
-        _wait_for_signal(stop)
+        while not stop.wait(0.5):  # a timed wait lets the handler run promptly
+            pass
+        utils.ignore_stop_signals()
     finally:
         service.stop()
         rpc.cleanup()
@@ -207,8 +238,8 @@ class ProcessLauncher:
         if pid == 0:
             code = 0
             try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                for signum in utils.STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_DFL)
                 serve(make_service)
             except exception.CinderLabException as e:
                 print(f"ERROR: {name}: {utils.mask_url(str(e))}", file=sys.stderr)
@@ -232,13 +263,7 @@ class ProcessLauncher:
     def wait(self) -> int:
         """Wait for a signal or a child's death; stop every child; return the exit code."""
         code = 0
-        stop = threading.Event()
-
-        def handler(_signum: int, _frame: object) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        stop = utils.stop_event()
         while not stop.is_set() and self.children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
@@ -250,7 +275,7 @@ class ProcessLauncher:
                 LOG.debug("child %s (pid %d) exited: %d", name, pid, status)
                 code = 1
                 break
-        _ignore_signals()
+        utils.ignore_stop_signals()
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)

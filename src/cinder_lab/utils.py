@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import os
 import re
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +32,41 @@ def service_is_up(service: object) -> bool:
         return False
     elapsed = (utcnow() - last).total_seconds()
     return abs(elapsed) <= CONF.service_down_time
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of a process (clock ticks since boot), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name (field 2) may hold spaces: count fields after its ')'.
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "?"
+
+
+@functools.cache
+def process_token() -> str:
+    """Who this process is, unique across restarts: ``hostname|pid namespace|pid|start``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}|{_pid_namespace()}|{pid}|{_start_time(pid)}"
+
+
+def process_alive(token: str | None) -> bool | None:
+    """Is the process of ``token`` still running? None when this machine cannot tell."""
+    try:
+        host, pidns, pid, start = (token or "").split("|")
+    except ValueError:
+        return False  # no owner recorded (an older lab's row): nobody will finish it
+    if (host, pidns) != (socket.gethostname(), _pid_namespace()):
+        return None
+    return _start_time(int(pid)) == start
 
 
 def service_state(service: object) -> str:

@@ -15,7 +15,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+
+from cinder_lab import utils
 
 NODE = "cinderlabfault@localhost"
 RABBIT_HOME = "/var/lib/rabbitmq"
@@ -118,11 +119,13 @@ class RabbitNode:
             cwd=RABBIT_HOME,
             timeout=60,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._listening() and self._ok("await_startup", "--timeout", "30"):
-                return
-            time.sleep(0.5)
+        started = utils.wait_until(
+            lambda: self._listening() and self._ok("await_startup", "--timeout", "30"),
+            timeout,
+            interval=0.5,
+        )
+        if started:
+            return
         log = self._log_tail()
         raise RuntimeError(f"throwaway RabbitMQ {self.node} did not start: {log}")
 
@@ -146,9 +149,7 @@ class RabbitNode:
         subprocess.run(
             ["rabbitmqctl", "-q", "-n", self.node, "stop"], capture_output=True, timeout=120
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self._listening():
-            time.sleep(0.2)
+        utils.wait_until(lambda: not self._listening(), 60, interval=0.2)
 
     def _listening(self) -> bool:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,14 @@ from cinder_lab.common import config
 from cinder_lab.db import api as db
 from tests.broker import Vhost
 from tests.procs import LabProcess, stop_all
+
+
+def options(text: str) -> dict[str, dict[str, str]]:
+    """The options of a config snippet by section; lines before any header are DEFAULT's."""
+    parser = configparser.RawConfigParser(default_section="\0", strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep the case
+    parser.read_string("[DEFAULT]\n" + textwrap.dedent(text))
+    return {section: dict(parser[section]) for section in parser.sections()}
 
 
 class RabbitLab:
@@ -31,25 +40,25 @@ class RabbitLab:
         extra_backend: str = "",
         extra_default: str = "",
     ) -> Path:
-        """Write a config: ``backends`` maps section -> volume_backend_name."""
+        """Write a config (``config.write_config``): ``backends`` maps section ->
+        volume_backend_name; ``extra_default`` may open sections of its own."""
         backends = backends or {}
-        lines = [
-            "[DEFAULT]",
-            f"host = {host}",
-            f"transport_url = {self.vhost.url}",
-            f"enabled_backends = {','.join(backends)}",
-            "report_interval = 1",
-            "service_down_time = 4",
-            "periodic_interval = 5",
-            "rpc_response_timeout = 10",
-            textwrap.dedent(extra_default),
-            "[database]",
-            f"connection = {self.db_url}",
-        ]
+        default: dict[str, object] = {
+            "host": host,
+            "transport_url": self.vhost.url,
+            "enabled_backends": ",".join(backends),
+            "report_interval": 1,
+            "service_down_time": 4,
+            "periodic_interval": 5,
+            "rpc_response_timeout": 10,
+        }
+        sections: dict[str, dict[str, object]] = {"database": {"connection": self.db_url}}
+        for section, opts in options(extra_default).items():
+            (default if section == "DEFAULT" else sections.setdefault(section, {})).update(opts)
         for section, pool in backends.items():
-            lines += [f"[{section}]", f"volume_backend_name = {pool}", extra_backend]
+            sections[section] = {"volume_backend_name": pool, **options(extra_backend)["DEFAULT"]}
         path = self.tmp / f"{name}.conf"
-        path.write_text("\n".join(lines) + "\n")
+        config.write_config(path, default, sections)
         # The test process reads the same database to poll rows.
         config.parse_args(["--config-file", str(path)])
         return path

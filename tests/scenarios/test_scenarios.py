@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cinder_lab.scenarios import SCENARIOS, base
@@ -52,3 +54,18 @@ def test_cli_runs_a_scenario_and_fails_on_unknown(tmp_path):
     out = run_cli(conf, "scenario", "run", "no-such-thing")
     assert out.returncode == 1
     assert out.stderr.strip().startswith("no scenario 'no-such-thing'")
+
+
+def test_cli_runs_a_scenario_as_json(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text("[DEFAULT]\n")
+    out = run_cli(conf, "scenario", "run", "version-mismatch", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert (doc["scenario"], doc["ok"]) == ("version-mismatch", True)
+    checks = [c for step in doc["steps"] for c in step["checks"]]
+    assert checks and all(c["ok"] for c in checks)
+    assert any("UnsupportedVersion" in c["what"] for c in checks)
+    assert any("volume = 3.0" in line for step in doc["steps"] for line in step["lines"])
+    out = run_cli(conf, "scenario", "run", "version-mismatch", "-f", "yaml")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr

@@ -5,12 +5,11 @@ and the end of a request; these tests write such rows by hand, then start the
 services, which must fail exactly those resources and leave queued work alone.
 """
 
-import time
-
 from cinder_lab import context
 from cinder_lab.backup.manager import INCOMPLETE
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
+from tests.procs import wait_until
 
 
 def _service_id(binary, host):
@@ -87,9 +86,11 @@ def test_finished_requests_leave_no_workers_row(memory_conf):
         bak = wait(db.backup_get, backup_api.API().create(ctxt, vol.id).id)
         assert (vol.status, bak.status) == ("available", "available")
         # The row goes in the method's last step, just after the status: poll briefly.
-        deadline = time.monotonic() + 5
-        while any(db.worker_get_all(s.id) for s in db.service_get_all()):
-            assert time.monotonic() < deadline, "a finished request left its workers row"
-            time.sleep(0.05)
+        wait_until(
+            lambda: not any(db.worker_get_all(s.id) for s in db.service_get_all()),
+            timeout=5,
+            interval=0.05,
+            what="the workers rows of finished requests to go",
+        )
     finally:
         lab.close()

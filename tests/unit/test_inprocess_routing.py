@@ -1,7 +1,5 @@
 """The whole routing in one process on kombu+memory://: real services, no broker."""
 
-import time
-
 import pytest
 
 from cinder_lab import context, exception, memory_tap, utils
@@ -9,15 +7,16 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.db import api as db
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status as wait
+from tests.procs import wait_until
 
 
 def wait_down(host, binary, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not utils.service_is_up(db.service_get_by_args(host, binary)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{binary} {host} never turned down")
+    wait_until(
+        lambda: not utils.service_is_up(db.service_get_by_args(host, binary)),
+        timeout,
+        interval=0.1,
+        what=f"{binary} {host} to turn down",
+    )
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_create_volume_goes_through_scheduler_to_backend(lab, published):
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)
-def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
+def test_backup_casts_to_plain_host_and_reads_locally(lab, published):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
     published.clear()
@@ -81,12 +80,9 @@ def test_backup_casts_to_plain_host_and_calls_the_backend(lab, published):
     # The manager marks the backup done, then the volume: wait for the second write too.
     assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"
     kinds = [(e.kind, e.message.get("method"), e.routing_key) for e in published]
-    assert kinds[0] == ("cast", "create_backup", "cinder-backup.maqi-kilo")
+    # Kilo's cinder-backup reads through its own driver of [ceph]: no call to cinder-volume.
+    assert kinds == [("cast", "create_backup", "cinder-backup.maqi-kilo")]
     assert published[0].message["args"] == {"backup_id": backup.id}
-    assert kinds[1] == ("call", "get_backup_device", "cinder-volume.maqi-kilo@ceph")
-    reply_q = published[1].message["_reply_q"]
-    assert kinds[2] == ("reply", None, reply_q)
-    assert published[2].exchange == "" and published[2].queues == [reply_q]
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)
@@ -173,7 +169,7 @@ def test_stopped_heartbeat_turns_down_and_refuses_backups(lab):
     ctxt = context.get_admin_context()
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
     backup_service = lab.find("cinder-backup", "maqi-kilo")
-    backup_service.kill()
+    backup_service.stop_heartbeats()
     wait_down("maqi-kilo", "cinder-backup")
     assert not utils.service_is_up(db.service_get_by_args("maqi-kilo", "cinder-backup"))
     with pytest.raises(exception.ServiceNotFound):

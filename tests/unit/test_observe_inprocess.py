@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from cinder_lab import context, exception, utils
+from cinder_lab import context, exception, memory_tap, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
-from cinder_lab.observe import graph, route, topology, trace
+from cinder_lab.observe import envelope, graph, route, topology, trace
 from cinder_lab.volume import api as volume_api
 from tests.procs import run_cli
 from tests.procs import wait_status as wait
@@ -243,3 +243,47 @@ def test_connection_names_tell_script_and_pid():
     )
     assert topology.parse_connection_name("127.0.0.1:5 -> 127.0.0.1:5672") == (None, None)
     assert topology.parse_connection_name(None) == (None, None)
+
+
+def _wrapped(msg: dict) -> bytes:
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(msg)}).encode()
+
+
+@pytest.mark.parametrize(
+    "exchange, routing_key, msg, kind",
+    [
+        ("openstack", "cinder-backup.h", {"method": "create_backup"}, "cast"),
+        ("openstack", "cinder-volume.h@b", {"method": "m", "_reply_q": "reply_1"}, "call"),
+        ("cinder-volume_fanout", "cinder-volume", {"method": "m"}, "fanout"),
+        ("", "reply_" + "a" * 32, {"result": None, "failure": None, "ending": True}, "reply"),
+        # oslo's call-monitor heartbeat is a reply too: ending False, no result.
+        ("", "reply_" + "a" * 32, {"result": None, "failure": None, "ending": False}, "reply"),
+        # Not replies: no reply fields, or not on the default exchange to a reply queue.
+        ("", "reply_" + "a" * 32, {"hello": 1}, "other"),
+        ("openstack", "reply_" + "a" * 32, {"result": 1}, "other"),
+        ("", "cinder-backup", {"result": 1}, "other"),
+    ],
+)
+def test_envelope_tells_cast_call_fanout_reply(exchange, routing_key, msg, kind):
+    decoded = envelope.decode(_wrapped(msg))
+    assert envelope.oslo_message(decoded) == msg
+    assert envelope.classify(exchange, routing_key, msg) == kind
+    # The in-process tap and the firehose trace agree: both ask the envelope module.
+    published = memory_tap.Published(None, exchange, routing_key, [routing_key], decoded)
+    assert published.kind == kind
+    raw = trace.Raw("publish", exchange, routing_key, [routing_key], decoded, None)
+    assert trace.make_event(raw).kind == kind
+
+
+def test_envelope_keeps_what_is_not_json():
+    assert envelope.decode(b"\xffnot json") == {"raw": "\ufffdnot json"}
+    assert envelope.decode("[1, 2]") == {"raw": [1, 2]}
+    assert envelope.oslo_message({"oslo.message": "not json"}) == {}
+
+
+def test_describe_prints_two_lines_with_the_fate():
+    reply = memory_tap.Published(None, "", "reply_x", [], {"result": 3, "ending": True})
+    assert envelope.describe(reply) == (
+        "  reply  (result)                     exchange=(default exchange) routing_key=reply_x\n"
+        "         -> queue DROPPED: no queue bound"
+    )

@@ -6,7 +6,6 @@ import http.server
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from opentelemetry import trace as otel
@@ -22,6 +21,7 @@ from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
 from cinder_lab.volume import api as volume_api
+from tests.procs import wait_status, wait_until
 
 EXPORTER = InMemorySpanExporter()
 
@@ -49,28 +49,20 @@ def traced_lab(memory_conf):
     EXPORTER.clear()
 
 
-def wait_status(get, obj_id, busy="creating"):
-    deadline = time.monotonic() + 10
-    row = get(obj_id)
-    while row.status == busy and time.monotonic() < deadline:
-        time.sleep(0.02)
-        row = get(obj_id)
-    return row
-
-
 def test_backup_create_gives_linked_spans(traced_lab):
     assert spans.enabled(config.CONF)
     ctxt = context.get_admin_context()
-    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1).id)
+    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1).id, timeout=10)
     EXPORTER.clear()
     bak = backup_api.API().create(ctxt, vol.id)
-    assert wait_status(db.backup_get, bak.id).status == "available"
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        done = {s.name for s in EXPORTER.get_finished_spans()}
-        if "create_backup receive" in done:  # the outermost server span ends last
-            break
-        time.sleep(0.05)
+    assert wait_status(db.backup_get, bak.id, timeout=10).status == "available"
+    # The outermost server span ends last.
+    wait_until(
+        lambda: "create_backup receive" in {s.name for s in EXPORTER.get_finished_spans()},
+        timeout=5,
+        interval=0.05,
+        what="the create_backup receive span",
+    )
     finished = EXPORTER.get_finished_spans()
     by_name = {s.name: s for s in finished}
 

@@ -1,24 +1,30 @@
-"""Backup requests as the API service handles them; mirrors cinder/backup/api.py (Kilo).
+"""Backup requests as the API service handles them; mirrors cinder/backup/api.py.
 
-The heart of the note: the backup goes to ``extract_host(volume.host, 'host')``,
-and only if a cinder-backup with exactly that host is up.
+The heart of the note, in Kilo (2015.1): the backup goes to
+``extract_host(volume.host, 'host')``, and only if a cinder-backup with exactly
+that host is up; else ``ServiceNotFound`` and nothing is sent. Today the API
+checks no backup service: it casts ``create_backup`` to a scheduler, which
+chooses the host (and, with ``backup_use_same_host``, applies Kilo's rule there).
 """
 
 from __future__ import annotations
 
-from cinder_lab import context, exception, utils
+from cinder_lab import context, exception, objects, utils
 from cinder_lab.backup import rpcapi as backup_rpcapi
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import volume_utils
 
 
 class API:
-    """create / get / get_all for backups."""
+    """Backup requests: create (the list and show commands read the database)."""
 
     def __init__(self) -> None:
         self.backup_rpcapi = backup_rpcapi.BackupAPI()
+        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
 
     def _is_backup_service_enabled(self, volume: models.Volume, volume_host: str) -> bool:
         """Kilo's check: a cinder-backup not disabled, same zone, same host, up."""
@@ -32,41 +38,45 @@ class API:
                 return True
         return False
 
-    def create(
-        self, ctxt: context.RequestContext, volume_id: str, name: str | None = None
-    ) -> models.Backup:
-        """Check the volume and the backup service, store the backup, cast to it."""
+    def create(self, ctxt: context.RequestContext, volume_id: str) -> models.Backup:
+        """Check the volume (Kilo: and its backup service), store the backup, cast."""
         volume = db.volume_get(volume_id)
         if volume.status != "available":
             raise exception.InvalidVolume(
                 reason=f"volume {volume_id} is {volume.status!r}, must be 'available'"
             )
-        volume_host = volume_utils.extract_host(volume.host, "host")
-        if not self._is_backup_service_enabled(volume, volume_host):
-            raise exception.ServiceNotFound(service_id="cinder-backup")
-
-        db.volume_update(volume_id, {"status": "backing-up"})
+        host = None
+        if config.is_kilo():
+            host = volume_utils.extract_host(volume.host, "host")
+            if not self._is_backup_service_enabled(volume, host):
+                raise exception.ServiceNotFound(service_id="cinder-backup")
+        # Check and change in one step: of two racing backups of a volume, one wins.
+        backing_up = {"status": "backing-up", "previous_status": "available"}
+        if not db.volume_conditional_update(volume_id, backing_up, "available"):
+            status = db.volume_get(volume_id).status
+            raise exception.InvalidVolume(
+                reason=f"volume {volume_id} is {status!r}, must be 'available'"
+            )
         backup = db.backup_create(
             {
                 "volume_id": volume_id,
                 "status": "creating",
-                "host": volume_host,
+                "host": host,  # today None: the scheduler fills it in
                 "availability_zone": volume.availability_zone,
             }
         )
         try:
-            self.backup_rpcapi.create_backup(ctxt, volume_host, backup.id, volume_id)
+            self._cast(ctxt, backup)
         except Exception as e:
             # Nothing was sent: leave the volume as it was and say why the backup failed.
-            db.volume_update(volume_id, {"status": "available"})
+            db.volume_conditional_update(volume_id, {"status": "available"}, "backing-up")
             db.backup_update(backup.id, {"status": "error", "fail_reason": f"cast failed: {e}"})
             raise
         return backup
 
-    def get(self, ctxt: context.RequestContext, backup_id: str) -> models.Backup:
-        """One backup, or BackupNotFound."""
-        return db.backup_get(backup_id)
-
-    def get_all(self, ctxt: context.RequestContext) -> list[models.Backup]:
-        """Every backup."""
-        return db.backup_get_all()
+    def _cast(self, ctxt: context.RequestContext, backup: models.Backup) -> None:
+        """Kilo: straight to the backup host. Today: to a scheduler, which picks it."""
+        if config.is_kilo():
+            self.backup_rpcapi.create_backup(ctxt, backup)
+        else:
+            self.scheduler_rpcapi.create_backup(ctxt, objects.Backup.from_row(backup))

@@ -1,27 +1,43 @@
-"""Client side of the backup RPC API; mirrors cinder/backup/rpcapi.py.
+"""Client side of the backup RPC API; mirrors cinder/backup/rpcapi.py (2015.1 and today).
 
-``host`` here is the plain host (``extract_host(volume.host, 'host')``):
-cinder-backup registers without ``@backend``, so the cast lands in queue
-``cinder-backup.<host>``.
+A backup is cast to ``server=host`` of one cinder-backup, which registers
+without ``@backend``: the message lands in queue ``cinder-backup.<host>``.
+Kilo's API chose that host itself (``extract_host(volume.host, 'host')``) and
+sent only ``backup_id``; today the scheduler chooses it and the Backup object travels.
 """
 
 from __future__ import annotations
 
 from cinder_lab import rpc
+from cinder_lab.common import config
 from cinder_lab.context import RequestContext
 
 
 class BackupAPI(rpc.RPCAPI):
     """Builds targets for cinder-backup and casts; nothing else."""
 
-    RPC_API_VERSION = "2.0"
+    RPC_API_VERSION = "2.4"
+    RPC_DEFAULT_VERSION = "2.0"
+    KILO_RPC_API_VERSION = "1.0"
+    KILO_VERSION_CAP = "1.0"
     TOPIC_OPTION = "backup_topic"
     BINARY = "cinder-backup"
     UPGRADE_LEVEL = "backup"
 
-    def create_backup(
-        self, ctxt: RequestContext, host: str, backup_id: str, volume_id: str
-    ) -> None:
-        """Cast to the one cinder-backup named ``host`` (the note's code, line for line)."""
-        cctxt = self.client.prepare(server=host)
-        cctxt.cast(ctxt, "create_backup", backup_id=backup_id)
+    def create_backup(self, ctxt: RequestContext, backup: object) -> None:
+        """Cast to the one cinder-backup named ``backup.host`` (the note's code)."""
+        cctxt = self.client.prepare(server=backup.host)
+        if config.is_kilo():
+            cctxt.cast(ctxt, "create_backup", backup_id=backup.id)
+        else:
+            cctxt.cast(ctxt, "create_backup", backup=backup)
+
+    def continue_backup(self, ctxt: RequestContext, backup: object, backup_device: object) -> None:
+        """Today only (Yoga on): the volume service's answer to get_backup_device."""
+        cctxt = self.client.prepare(server=backup.host)
+        cctxt.cast(ctxt, "continue_backup", backup=backup, backup_device=backup_device)
+
+    def publish_service_capabilities(self, ctxt: RequestContext) -> None:
+        """Today only (Ussuri on): fanout, every backup service reports to the schedulers."""
+        cctxt = self.client.prepare(fanout=True, version="2.2")
+        cctxt.cast(ctxt, "publish_service_capabilities")

@@ -15,8 +15,19 @@ from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, rpc
-from cinder_lab.cmd import common, shell
+from cinder_lab.cmd import common, hosts, observe, scenario, shell
 from cinder_lab.common import config
+
+# The command registry, in one place: every command module exports COMMANDS.
+COMMAND_MODULES = (shell, hosts, scenario, observe)
+
+
+def commands() -> dict[str, type]:
+    """Every ``cinder-lab`` command name and its cliff class."""
+    found: dict[str, type] = {}
+    for module in COMMAND_MODULES:
+        found.update(module.COMMANDS)
+    return found
 
 
 class CinderLab(app.App):
@@ -24,7 +35,7 @@ class CinderLab(app.App):
 
     def __init__(self) -> None:
         manager = commandmanager.CommandManager("cinder_lab.client")
-        for name, cls in shell.COMMANDS.items():
+        for name, cls in commands().items():
             manager.add_command(name, cls)
         super().__init__(
             description="cinder-lab client: Cinder's service, volume and backup "
@@ -46,7 +57,7 @@ class CinderLab(app.App):
             help="a cinder.conf-like file (default: etc/cinder-lab/cinder-lab.conf "
             "or /etc/cinder-lab/cinder-lab.conf)",
         )
-        return shell.one_line_parser(parser)
+        return common.one_line_parser(parser)
 
     def get_fuzzy_matches(self, cmd: str) -> list[str]:
         # cliff prints suggestions over several lines on stdout; the lab wants one error line.

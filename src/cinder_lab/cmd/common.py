@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
+import types
 from collections.abc import Callable
 
 from oslo_config import cfg
@@ -103,3 +105,47 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         return 0
 
     return run(prog, body)
+
+
+def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
+    # argparse prints the whole usage first; the lab wants one line.
+    print(f"{self.prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def one_line_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report bad arguments on one line."""
+    parser.error = types.MethodType(_one_line_error, parser)  # type: ignore[method-assign]
+    return parser
+
+
+def connect() -> None:
+    """Create the transport and check the broker answers, before any row is written.
+
+    Imported late: commands that only read the database never load oslo.messaging.
+    """
+    from cinder_lab import rpc
+
+    if not rpc.initialized():
+        rpc.init(CONF)
+        rpc.check_broker(CONF)
+
+
+class LabMixin:
+    """One-line errors for every ``cinder-lab`` command: bad arguments and failures alike."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        return one_line_parser(super().get_parser(prog_name))  # type: ignore[misc]
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        try:
+            return super().run(parsed_args)  # type: ignore[misc]
+        except exception.CinderLabException as e:
+            # cliff logs str(err) as is: keep it one short, printable, masked line.
+            raise exception.CinderLabException(one_line(e)) from None
+        except SQLAlchemyError as e:
+            url = utils.mask_url(CONF.database.connection)
+            raise exception.CinderLabException(f"database {url}: {one_line(e.orig or e)}") from None
+        except Exception as e:
+            # cliff prints str(err); keep it to one masked line.
+            raise exception.CinderLabException(f"{type(e).__name__}: {one_line(e)}") from None

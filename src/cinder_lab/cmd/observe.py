@@ -11,20 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import prettytable
 from cliff import command, show
 
-from cinder_lab import exception, memory_tap, rpc
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab import exception, memory_tap, rpc, utils
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe import graph, route, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError
+from cinder_lab.volume import volume_utils
 
 
 def _table(columns: list[str], rows: list[tuple]) -> str:
@@ -56,55 +55,52 @@ def inprocess_lab() -> Iterator[object]:
         lab.close()
 
 
+def _svc(s: topology.ServiceInfo | None) -> str:
+    return f"{s.binary} {s.host}" if s else "-"
+
+
+def _queue_rows(topo: topology.Topology) -> list[tuple]:
+    return [
+        (
+            q.name + ("  <- NO CONSUMER" if q.dead_end else ""),
+            q.messages,
+            q.consumers,
+            _svc(q.service) if q.kind == "server" else q.kind,
+            f"{q.service.status}, {q.service.state}" if q.service else "-",
+        )
+        for q in topo.queues
+    ]
+
+
+def _consumer_rows(topo: topology.Topology) -> list[tuple]:
+    return [
+        (
+            c.queue,
+            c.process or "?",
+            c.pid or "?",
+            _svc(c.service),
+            c.service.id if c.service else "-",
+            c.service.status if c.service else "-",
+            c.service.state if c.service else "-",
+        )
+        for c in topo.consumers
+    ]
+
+
 def topology_text(topo: topology.Topology) -> str:
     """The four listings, then the dead ends, loudly."""
-
-    def svc(s: topology.ServiceInfo | None) -> str:
-        return f"{s.binary} {s.host}" if s else "-"
-
+    exchanges = [(e.name or "(default)", e.type) for e in topo.exchanges]
+    bindings = [(b.source or "(default)", b.routing_key, b.destination) for b in topo.bindings]
     out = [f"Topology of vhost {topo.vhost!r} ({topo.source})", "", "Exchanges"]
-    out.append(_table(["Name", "Type"], [(e.name or "(default)", e.type) for e in topo.exchanges]))
+    out.append(_table(["Name", "Type"], exchanges))
     out += ["", "Queues"]
-    out.append(
-        _table(
-            ["Name", "Messages", "Consumers", "Its name points to", "Row state"],
-            [
-                (
-                    q.name + ("  <- NO CONSUMER" if q.dead_end else ""),
-                    q.messages,
-                    q.consumers,
-                    svc(q.service) if q.kind == "server" else q.kind,
-                    f"{q.service.status}, {q.service.state}" if q.service else "-",
-                )
-                for q in topo.queues
-            ],
-        )
-    )
+    queue_columns = ["Name", "Messages", "Consumers", "Its name points to", "Row state"]
+    out.append(_table(queue_columns, _queue_rows(topo)))
     out += ["", "Bindings"]
-    out.append(
-        _table(
-            ["Source", "Routing key", "Destination"],
-            [(b.source or "(default)", b.routing_key, b.destination) for b in topo.bindings],
-        )
-    )
+    out.append(_table(["Source", "Routing key", "Destination"], bindings))
     out += ["", "Consumers"]
-    out.append(
-        _table(
-            ["Queue", "Process", "PID", "Service", "Row", "Status", "State"],
-            [
-                (
-                    c.queue,
-                    c.process or "?",
-                    c.pid or "?",
-                    svc(c.service),
-                    c.service.id if c.service else "-",
-                    c.service.status if c.service else "-",
-                    c.service.state if c.service else "-",
-                )
-                for c in topo.consumers
-            ],
-        )
-    )
+    consumer_columns = ["Queue", "Process", "PID", "Service", "Row", "Status", "State"]
+    out.append(_table(consumer_columns, _consumer_rows(topo)))
     dead = topo.dead_ends()
     out.append("")
     if not dead:
@@ -157,20 +153,6 @@ class Topology(LabMixin, command.Command):
         return 0
 
 
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT and SIGTERM set an event instead of killing us mid-cleanup."""
-    stop = threading.Event()
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda _s, _f: stop.set())
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class Trace(LabMixin, command.Command):
     """Every RPC message as it passes: routed queues (or DROPPED), kind, method, consumer."""
 
@@ -203,6 +185,8 @@ class Trace(LabMixin, command.Command):
         if args.timeout is not None and args.timeout <= 0:
             raise exception.InvalidInput(reason="--timeout must be positive")
         emit = self._emit(args)
+        # A signal ends the trace at its next poll, so the firehose is put back as it was.
+        stop = utils.stop_event()
         bound = f" (until {args.count or 'any number of'} messages or {args.timeout or '∞'} s)"
         if rpc.is_in_process(CONF):
             print(
@@ -210,20 +194,19 @@ class Trace(LabMixin, command.Command):
                 f"services run here{bound}",
                 file=sys.stderr,
             )
-            with _stop_on_signals() as stop, trace.MemoryTap() as tap, inprocess_lab():
+            with trace.MemoryTap() as tap, inprocess_lab():
                 correlator = trace.Correlator(trace.memory_resolver())
                 trace.run(tap.records(), correlator, emit, args.count, args.timeout, stop)
             return 0
         api = ManagementAPI.from_conf(CONF)
-        with _stop_on_signals() as stop:
-            with trace.Firehose(api, trace.amqp_connection(CONF)) as hose:
-                state = "was already on; left on" if hose.was_on else "turned on; off on exit"
-                print(
-                    f"tracing vhost {api.vhost!r} through the firehose ({state}){bound}",
-                    file=sys.stderr,
-                )
-                correlator = trace.Correlator(trace.rabbit_resolver(api))
-                trace.run(hose.records(), correlator, emit, args.count, args.timeout, stop)
+        with trace.Firehose(api, trace.amqp_connection(CONF)) as hose:
+            state = "was already on; left on" if hose.was_on else "turned on; off on exit"
+            print(
+                f"tracing vhost {api.vhost!r} through the firehose ({state}){bound}",
+                file=sys.stderr,
+            )
+            correlator = trace.Correlator(trace.rabbit_resolver(api))
+            trace.run(hose.records(), correlator, emit, args.count, args.timeout, stop)
         return 0
 
 
@@ -245,7 +228,7 @@ class Route(LabMixin, show.ShowOne):
 
     def take_action(self, args: argparse.Namespace) -> tuple:
         if not route.UUID.match(args.target):
-            route.check_host_string(args.target)  # a malformed string fails before anything
+            volume_utils.check_host_string(args.target)  # fails before anything else
         topo, note = None, ""
         if rpc.is_in_process(CONF):
             note = "single-process mode: the broker lives inside a running lab process"

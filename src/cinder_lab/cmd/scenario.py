@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from cliff import command, lister
 
 from cinder_lab import exception
-from cinder_lab.cmd.shell import LabMixin
+from cinder_lab.cmd.common import LabMixin
 from cinder_lab.scenarios import SCENARIOS, base
 
 
@@ -30,6 +31,13 @@ class ScenarioRun(LabMixin, command.Command):
             metavar="URL",
             help="run against this broker (e.g. rabbit://guest:guest@127.0.0.1:5672/lab)",
         )
+        parser.add_argument(
+            "-f",
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="text as it runs (the default), or one JSON document of steps, lines and checks",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
@@ -45,9 +53,21 @@ class ScenarioRun(LabMixin, command.Command):
             self.app.stdout.write(line + "\n")
             self.app.stdout.flush()
 
-        out(f"== scenario {scenario.name}: {scenario.summary}")
-        failed = base.run(scenario, args.transport_url, out)
+        as_json = args.format == "json"
+        if not as_json:
+            out(f"== scenario {scenario.name}: {scenario.summary}")
+        stage = base.run_stage(
+            scenario, args.transport_url, (lambda _line: None) if as_json else out
+        )
+        failed = stage.failures()
+        if as_json:
+            doc = {"scenario": scenario.name, "summary": scenario.summary, **stage.transcript()}
+            out(json.dumps(doc, indent=2))
         if failed:
             raise base.ScenarioFailed(name=scenario.name, failed=len(failed), first=failed[0])
-        out(f"== {scenario.name}: every check held")
+        if not as_json:
+            out(f"== {scenario.name}: every check held")
         return 0
+
+
+COMMANDS = {"scenario list": ScenarioList, "scenario run": ScenarioRun}

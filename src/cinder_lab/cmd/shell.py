@@ -7,78 +7,23 @@ The lab has no REST API: commands call the same ``volume/api.py`` and
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-import types
 
 from cliff import command, lister, show
-from sqlalchemy.exc import SQLAlchemyError
 
-from cinder_lab import context, exception, rpc, utils
-from cinder_lab.backup import api as backup_api
-from cinder_lab.cmd import common
-from cinder_lab.common.config import CONF
+from cinder_lab import context, exception, utils
+from cinder_lab.cmd.common import LabMixin, connect
 from cinder_lab.db import api as db
 from cinder_lab.db import models
-from cinder_lab.volume import api as volume_api
-from cinder_lab.volume import volume_utils
-
-
-def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
-    # argparse prints the whole usage first; the lab wants one line.
-    print(f"{self.prog}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def one_line_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make ``parser`` report bad arguments on one line."""
-    parser.error = types.MethodType(_one_line_error, parser)  # type: ignore[method-assign]
-    return parser
 
 
 def _ts(value: object) -> str | None:
     return value.isoformat(timespec="microseconds") if value else None  # type: ignore[attr-defined]
 
 
-def connect() -> None:
-    """Create the transport and check the broker answers, before any row is written."""
-    if not rpc.initialized():
-        rpc.init(CONF)
-        rpc.check_broker(CONF)
-
-
-def wait_for(get: object, obj_id: str, busy: set[str], timeout: float) -> object:
-    """Poll a row until its status leaves ``busy`` (or ``timeout`` passes)."""
-    deadline = time.monotonic() + timeout
-    row = get(obj_id)  # type: ignore[operator]
-    while row.status in busy and time.monotonic() < deadline:
-        time.sleep(0.2)
-        row = get(obj_id)  # type: ignore[operator]
-    return row
-
-
-class LabMixin:
-    """One-line errors for every command: bad arguments and failures alike."""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        return one_line_parser(super().get_parser(prog_name))  # type: ignore[misc]
-
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        try:
-            return super().run(parsed_args)  # type: ignore[misc]
-        except exception.CinderLabException as e:
-            # cliff logs str(err) as is: keep it one short, printable, masked line.
-            raise exception.CinderLabException(common.one_line(e)) from None
-        except SQLAlchemyError as e:
-            url = utils.mask_url(CONF.database.connection)
-            raise exception.CinderLabException(
-                f"database {url}: {common.one_line(e.orig or e)}"
-            ) from None
-        except Exception as e:
-            # cliff prints str(err); keep it to one masked line.
-            raise exception.CinderLabException(
-                f"{type(e).__name__}: {common.one_line(e)}"
-            ) from None
+def wait_while(get: object, obj_id: str, busy: set[str], timeout: float) -> object:
+    """The row once its status leaves ``busy`` (or as it is when ``timeout`` passes)."""
+    utils.wait_until(lambda: get(obj_id).status not in busy, timeout, interval=0.1)  # type: ignore[operator]
+    return get(obj_id)  # type: ignore[operator]
 
 
 # -- services -----------------------------------------------------------------
@@ -100,8 +45,8 @@ def service_row(s: models.Service) -> tuple:
         s.binary,
         s.host,
         s.availability_zone,
-        "disabled" if s.disabled else "enabled",
-        "up" if utils.service_is_up(s) else "down",
+        utils.service_status(s),
+        utils.service_state(s),
         _ts(s.updated_at),
         s.disabled_reason or "-",
     )
@@ -209,12 +154,14 @@ class VolumeCreate(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
+        from cinder_lab.volume import api as volume_api
+
         volume_api.parse_size(args.size)  # fail before connecting
         connect()
         ctxt = context.get_admin_context()
         volume = volume_api.API().create(ctxt, args.size, args.name, args.volume_type)
         if args.wait:
-            volume = wait_for(db.volume_get, volume.id, {"creating"}, args.wait_timeout)
+            volume = wait_while(db.volume_get, volume.id, {"creating"}, args.wait_timeout)
             if volume.status != "available":
                 self.app.stdout.write(f"volume {volume.id} is {volume.status}\n")
                 raise exception.CinderLabException(
@@ -286,11 +233,13 @@ class BackupCreate(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
+        from cinder_lab.backup import api as backup_api
+
         db.volume_get(args.volume)  # an unknown id fails before connecting
         connect()
         backup = backup_api.API().create(context.get_admin_context(), args.volume)
         if args.wait:
-            backup = wait_for(db.backup_get, backup.id, {"creating"}, args.wait_timeout)
+            backup = wait_while(db.backup_get, backup.id, {"creating"}, args.wait_timeout)
             if backup.status != "available":
                 raise exception.CinderLabException(
                     f"backup {backup.id} ended {backup.status}: {backup.fail_reason}"
@@ -321,66 +270,6 @@ class BackupShow(LabMixin, show.ShowOne):
         return backup_fields(db.backup_get(args.backup))
 
 
-# -- scheduler and host strings ------------------------------------------------
-
-
-class GetPools(LabMixin, lister.Lister):
-    """Ask a scheduler (an RPC call) which pools it learned from the fanout reports."""
-
-    def take_action(self, args: argparse.Namespace) -> tuple:
-        from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
-
-        connect()
-        pools = scheduler_rpcapi.SchedulerAPI().get_pools(context.get_admin_context())
-        cols = ("Name", "Backend", "Pool", "Total GB", "Free GB")
-        rows = [
-            (
-                p["name"],
-                volume_utils.extract_host(p["name"]),
-                volume_utils.extract_host(p["name"], "pool"),
-                p["capabilities"]["total_capacity_gb"],
-                p["capabilities"]["free_capacity_gb"],
-            )
-            for p in pools
-        ]
-        return cols, rows
-
-
-class ExtractHost(LabMixin, show.ShowOne):
-    """Show extract_host(HOST) at each level, and where each kind of request goes."""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("host", metavar="HOST_STRING", help="e.g. HostA@BackendB#PoolC")
-        return parser
-
-    def take_action(self, args: argparse.Namespace) -> tuple:
-        host = args.host
-        if not host or any(c.isspace() for c in host) or host.count("#") > 1:
-            raise exception.InvalidHost(reason=f"{host!r} is not host[@backend][#pool]")
-        backend = volume_utils.extract_host(host)
-        plain = volume_utils.extract_host(host, "host")
-        fields = (
-            "host string",
-            "level host",
-            "level backend",
-            "level pool",
-            "level pool (default_pool_name=True)",
-            "volume RPC queue",
-            "backup RPC queue",
-        )
-        values = (
-            host,
-            plain,
-            backend,
-            volume_utils.extract_host(host, "pool"),
-            volume_utils.extract_host(host, "pool", True),
-            f"{CONF.volume_topic}.{backend}",
-            f"{CONF.backup_topic}.{plain}",
-        )
-        return fields, values
-
-
 COMMANDS: dict[str, type[command.Command]] = {
     "service-list": ServiceList,
     "service-disable": ServiceDisable,
@@ -391,20 +280,4 @@ COMMANDS: dict[str, type[command.Command]] = {
     "backup-create": BackupCreate,
     "backup-list": BackupList,
     "backup-show": BackupShow,
-    "get-pools": GetPools,
-    "extract-host": ExtractHost,
 }
-
-
-def _scenario_commands() -> dict[str, type[command.Command]]:
-    from cinder_lab.cmd import scenario
-
-    return {"scenario list": scenario.ScenarioList, "scenario run": scenario.ScenarioRun}
-
-
-COMMANDS.update(_scenario_commands())
-
-# The observation commands live in their own module, which imports LabMixin from here.
-from cinder_lab.cmd import observe  # noqa: E402
-
-COMMANDS.update(observe.COMMANDS)

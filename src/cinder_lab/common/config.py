@@ -59,17 +59,23 @@ global_opts = [
         help="Volume type used when create is given none (a volume_backend_name).",
     ),
     cfg.StrOpt(
-        "volume_rpc_addressing",
+        "lab_release",
         default="kilo",
         choices=[
-            ("kilo", "topic cinder-volume, server host@backend (the note's era)"),
+            ("kilo", "Cinder 2015.1 (Kilo), the note's era: RPC 1.x, ids on the wire"),
             (
-                "ocata",
-                "topic cinder-volume.host@backend, server host (Ocata and later); "
-                "volume services then also run that second RPC server",
+                "current",
+                "today's Cinder (29.0.0): RPC 3.x, versioned objects, the scheduler "
+                "chooses the backup host, volumes addressed as cinder-volume.host@backend",
             ),
         ],
-        help="How volume/rpcapi.py addresses a backend.",
+        help="Which Cinder release the lab's services and clients speak.",
+    ),
+    cfg.BoolOpt(
+        "backup_use_same_host",
+        default=False,
+        help="current only, as in Cinder since Newton: back up a volume only on the "
+        "cinder-backup of the volume's own host (else any up backup service may).",
     ),
     cfg.IntOpt(
         "rpc_connect_retries",
@@ -105,8 +111,12 @@ backend_opts = [
     ),
     cfg.StrOpt(
         "backend_host",
-        deprecated_opts=[cfg.DeprecatedOpt("host")],
-        help="Backend override of host value (Kilo spelled it 'host').",
+        help="Backend override of host value.",
+    ),
+    cfg.StrOpt(
+        "host",
+        help="Kilo's deprecated spelling of backend_host (the note's line); Cinder "
+        "removed it in Pike, so with lab_release = current it is ignored.",
     ),
     cfg.StrOpt(
         "volume_driver",
@@ -150,6 +160,16 @@ CONF.register_opts(global_opts)
 CONF.register_opts(database_opts, group="database")
 CONF.register_opts(upgrade_opts, group="upgrade_levels")
 CONF.register_opts(management_opts, group="management")
+
+
+def release() -> str:
+    """``[DEFAULT] lab_release``: ``kilo`` or ``current``."""
+    return CONF.lab_release
+
+
+def is_kilo() -> bool:
+    """True when the lab speaks Cinder 2015.1 (Kilo)."""
+    return CONF.lab_release == "kilo"
 
 
 LOCAL_CONFIG = os.path.join("etc", "cinder-lab", "cinder-lab.conf")
@@ -241,7 +261,9 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
 def backend_host(backend: str) -> str:
     """``(backend_host or host)@backend``: the server name of one backend's service."""
     conf = backend_conf(backend)
-    host = conf.backend_host or CONF.host
+    # Kilo read [backend] host as a deprecated alias of backend_host; Pike removed it.
+    alias = conf.host if is_kilo() else None
+    host = conf.backend_host or alias or CONF.host
     check_name(host, f"host for backend [{backend}]")
     check_name(backend, "backend name in enabled_backends")
     return f"{host}@{backend}"

@@ -35,6 +35,9 @@ class Service(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     report_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Since Liberty: what each service speaks, for automatic RPC pinning (NULL in Kilo).
+    rpc_current_version: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    object_current_version: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class Volume(Base):
@@ -49,6 +52,8 @@ class Volume(Base):
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     volume_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     status_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # current: the status a backup (or other action) returns the volume to.
+    previous_status: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Backup(Base):
@@ -78,3 +83,6 @@ class Worker(Base):
     resource_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(255))
     service_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Which process took it (host:pid:start), so a second process with the same
+    # host never cleans up work that a live one is doing. NULL: an older lab's row.
+    owner: Mapped[str | None] = mapped_column(String(255), nullable=True)

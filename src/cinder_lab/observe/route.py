@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import oslo_messaging as messaging
 import oslo_messaging.opts
-from oslo_config import cfg
 
-from cinder_lab import exception, utils
+from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.observe.topology import Topology
+from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -37,26 +37,13 @@ class Route:
     verdict: str = ""
 
     def add(self, name: str, value: object) -> None:
+        """Append a field (``-`` for None)."""
         self.fields.append((name, "-" if value is None else str(value)))
 
     def refuse(self, verdict: str) -> None:
+        """Mark the route dead; the first reason found is the verdict."""
         if self.ok:
             self.ok, self.verdict = False, verdict
-
-
-def check_host_string(host: str) -> str:
-    """``host[@backend][#pool]`` or InvalidHost, on one line."""
-    parts = re.split(r"[@#]", host) if host else [""]
-    if (
-        not host
-        or any(c.isspace() for c in host)
-        or host.count("#") > 1
-        or host.count("@") > 1
-        or ("#" in host and "@" in host and host.index("#") < host.index("@"))
-        or any(not p for p in parts)
-    ):
-        raise exception.InvalidHost(reason=f"{host!r} is not host[@backend][#pool]")
-    return host
 
 
 def control_exchange() -> str:
@@ -94,8 +81,7 @@ def _row_text(row: models.Service | None) -> str:
         return "none"
     return (
         f"{row.binary} {row.host} (id {row.id}, zone {row.availability_zone}, "
-        f"{'disabled' if row.disabled else 'enabled'}, "
-        f"{'up' if utils.service_is_up(row) else 'down'}, last heartbeat {_age(row)})"
+        f"{utils.service_status(row)}, {utils.service_state(row)}, last heartbeat {_age(row)})"
     )
 
 
@@ -128,7 +114,7 @@ def _hop(
     route: Route, prefix: str, topic: str, server: str, topo: Topology | None, note: str
 ) -> str:
     exchange = control_exchange()
-    key = f"{topic}.{server}"
+    key = f"{topic}.{server}"  # oslo's rabbit driver names a server queue topic.server
     route.add(f"{prefix}target", f"Target(topic={topic!r}, server={server!r}, fanout=False)")
     route.add(f"{prefix}exchange", f"{exchange} (topic)")
     route.add(f"{prefix}routing key", key)
@@ -151,7 +137,7 @@ def explain(
         host = volume.host
         zone: str | None = volume.availability_zone
     else:
-        host = check_host_string(target)
+        host = volume_utils.check_host_string(target)
         zone = CONF.storage_availability_zone
     route.add("host string", host)
     if host is None:
@@ -173,24 +159,14 @@ def explain(
     return route
 
 
-def volume_target(backend: str) -> tuple[str, str]:
-    """``(topic, server)`` volume/rpcapi.py builds for a backend: Kilo's, or Ocata's if set."""
-    try:
-        ocata = CONF.volume_rpc_addressing == "ocata"
-    except cfg.NoSuchOptError:
-        ocata = False
-    if ocata:
-        return f"{CONF.volume_topic}.{backend}", volume_utils.extract_host(backend, "host")
-    return CONF.volume_topic, backend
-
-
 def _volume_route(route: Route, backend: str, topo: Topology | None, note: str) -> None:
     route.add("rpcapi", "volume/rpcapi.py: client.prepare(server=extract_host(volume.host))")
-    fate = _hop(route, "", *volume_target(backend), topo, note)
+    target = volume_rpcapi.backend_target(backend)
+    fate = _hop(route, "", target.topic, target.server, topo, note)
     rows = db.service_get_all(topic=CONF.volume_topic)
     row = next((r for r in rows if r.host == backend), None)
     route.add("services row", _row_text(row))
-    queue = ".".join(volume_target(backend))
+    queue = volume_rpcapi.backend_queue(backend)
     if fate == "dropped":
         route.refuse(f"DROPPED: no queue {queue} on the broker")
     elif fate == "waits":
@@ -204,25 +180,8 @@ def _volume_route(route: Route, backend: str, topo: Topology | None, note: str) 
         route.verdict = f"OK: cinder-volume {backend} would get it"
 
 
-def _backup_route(
-    route: Route,
-    volume: models.Volume | None,
-    plain: str,
-    backend: str,
-    zone: str | None,
-    topo: Topology | None,
-    note: str,
-) -> None:
-    topic = CONF.backup_topic
-    route.add("rpcapi", "backup/rpcapi.py: client.prepare(server=extract_host(host, 'host'))")
-    if volume is None:
-        route.add("volume zone", f"{zone} (assumed: storage_availability_zone)")
-    if volume is not None and volume.status != "available":
-        route.refuse(
-            f"REFUSED by backup/api.py: Invalid volume: volume {volume.id} is "
-            f"{volume.status!r}, must be 'available'"
-        )
-
+def _backup_api_check(route: Route, topic: str, plain: str, zone: str | None) -> None:
+    """The service check ``backup/api.py`` makes before it casts: one usable row on ``plain``."""
     rows = db.service_get_all(topic=topic)
     same_host = [r for r in rows if r.host == plain]
     route.add("backup services", ", ".join(_row_text(r) for r in rows) or "none registered")
@@ -245,15 +204,45 @@ def _backup_route(
             + ")"
         )
 
+
+def _backup_route(
+    route: Route,
+    volume: models.Volume | None,
+    plain: str,
+    backend: str,
+    zone: str | None,
+    topo: Topology | None,
+    note: str,
+) -> None:
+    topic = CONF.backup_topic
+    route.add("rpcapi", "backup/rpcapi.py: client.prepare(server=extract_host(host, 'host'))")
+    if volume is None:
+        route.add("volume zone", f"{zone} (assumed: storage_availability_zone)")
+    if volume is not None and volume.status != "available":
+        route.refuse(
+            f"REFUSED by backup/api.py: Invalid volume: volume {volume.id} is "
+            f"{volume.status!r}, must be 'available'"
+        )
+
+    _backup_api_check(route, topic, plain, zone)
+
     fate = _hop(route, "", topic, plain, topo, note)
     if fate == "dropped":
         route.refuse(f"DROPPED: no queue {topic}.{plain}; the cast would vanish")
     elif fate == "waits":
         route.refuse(f"WAITS: nobody consumes {topic}.{plain}")
 
+    _get_backup_device_hop(route, backend, topo, note)
+    if route.ok:
+        who = f"cinder-backup {plain}"
+        route.verdict = f"OK: {who} would take the cast, then call cinder-volume {backend}"
+
+
+def _get_backup_device_hop(route: Route, backend: str, topo: Topology | None, note: str) -> None:
     # The second hop: the backup manager calls the volume service that owns the volume.
     route.add("then", "backup/manager.py calls get_backup_device on the volume's backend")
-    vfate = _hop(route, "then: ", *volume_target(backend), topo, note)
+    target = volume_rpcapi.backend_target(backend)
+    vfate = _hop(route, "then: ", target.topic, target.server, topo, note)
     vrow = next((r for r in db.service_get_all(topic=CONF.volume_topic) if r.host == backend), None)
     route.add("then: services row", _row_text(vrow))
     if vfate in ("dropped", "waits") or vrow is None or not utils.service_is_up(vrow):
@@ -261,6 +250,3 @@ def _backup_route(
             f"FAILS LATER: cinder-volume {backend} would not answer get_backup_device "
             "(MessagingTimeout; the backup ends in error)"
         )
-    if route.ok:
-        who = f"cinder-backup {plain}"
-        route.verdict = f"OK: {who} would take the cast, then call cinder-volume {backend}"

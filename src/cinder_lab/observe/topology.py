@@ -11,14 +11,13 @@ name tells its topic and server (``cinder-backup.maqi-kilo`` is topic
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 
 from cinder_lab import memory_tap, utils
-from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe.management import ManagementAPI
+from cinder_lab.observe.names import parse_connection_name, parse_queue, service_key
 
 
 @dataclass
@@ -34,11 +33,14 @@ class ServiceInfo:
     updated_at: str | None
 
     def label(self) -> str:
+        """``cinder-backup maqi-kilo (enabled, up)``."""
         return f"{self.binary} {self.host} ({self.status}, {self.state})"
 
 
 @dataclass
 class Exchange:
+    """An exchange and its type (topic, fanout, direct)."""
+
     name: str
     type: str
 
@@ -63,6 +65,8 @@ class Queue:
 
 @dataclass
 class Binding:
+    """Exchange ``source`` routes ``routing_key`` to queue ``destination``."""
+
     source: str
     routing_key: str
     destination: str
@@ -92,12 +96,15 @@ class Topology:
     consumers: list[Consumer] = field(default_factory=list)
 
     def queue(self, name: str) -> Queue | None:
+        """The queue called ``name``, or None when the broker has none."""
         return next((q for q in self.queues if q.name == name), None)
 
     def consumers_of(self, queue: str) -> list[Consumer]:
+        """Every consumer of ``queue``."""
         return [c for c in self.consumers if c.queue == queue]
 
     def dead_ends(self) -> list[Queue]:
+        """The queues nobody consumes."""
         return [q for q in self.queues if q.dead_end]
 
     def without_amq(self) -> Topology:
@@ -116,6 +123,7 @@ class Topology:
         )
 
     def to_dict(self) -> dict:
+        """The topology as ``topology -f json`` prints it."""
         return asdict(self)
 
 
@@ -134,59 +142,6 @@ def dead_end_note(q: Queue) -> str:
     return "not a queue of the lab"
 
 
-def topics() -> list[str]:
-    """The RPC topics the lab's services use."""
-    return [CONF.volume_topic, CONF.backup_topic, CONF.scheduler_topic]
-
-
-_FANOUT = re.compile(r"^(?P<topic>.+)_fanout_[0-9a-f]{32}$")
-
-
-def parse_queue(name: str) -> tuple[str, str | None, str | None]:
-    """``(kind, topic, server)`` of a queue name, as oslo.messaging's rabbit driver names them.
-
-    ``T`` -> topic queue, ``T.S`` -> server queue, ``T_fanout_<hex>`` -> fanout
-    queue, ``reply_<hex>`` -> a caller's reply queue. With Ocata's addressing
-    (topic ``cinder-volume.host@backend``, server ``host``) the server queue
-    ``cinder-volume.host@backend.host`` has topic ``cinder-volume.host@backend``.
-    """
-    if name.startswith("reply_"):
-        return "reply", None, None
-    fanout = _FANOUT.match(name)
-    if fanout:
-        return "fanout", fanout.group("topic"), None
-    # Longest topic first; hosts may hold dots, so split on the known topic, not on '.'.
-    for topic in sorted(topics(), key=len, reverse=True):
-        if name == topic:
-            return "topic", topic, None
-        if name.startswith(topic + "."):
-            rest = name[len(topic) + 1 :]
-            at = rest.find("@")
-            dot = rest.find(".", at) if at >= 0 else -1
-            if dot > at >= 0:  # host@backend.host: Ocata's second server
-                return "server", f"{topic}.{rest[:dot]}", rest[dot + 1 :]
-            return "server", topic, rest
-    return "other", None, None
-
-
-def service_key(topic: str | None, server: str | None) -> tuple[str, str] | None:
-    """The ``(topic, host)`` of the services row a server queue belongs to."""
-    if topic is None or server is None:
-        return None
-    for known in topics():
-        if topic.startswith(known + "."):  # Ocata: the row is (cinder-volume, host@backend)
-            return known, topic[len(known) + 1 :]
-    return topic, server
-
-
-def parse_connection_name(name: str | None) -> tuple[str | None, int | None]:
-    """``('cinder-lab-backup', 1234)`` from oslo's ``<script>:<pid>:<uuid>``."""
-    parts = (name or "").split(":")
-    if len(parts) >= 3 and parts[-2].isdigit():
-        return ":".join(parts[:-2]), int(parts[-2])
-    return None, None
-
-
 def service_rows() -> dict[tuple[str, str], ServiceInfo]:
     """``(topic, host) -> ServiceInfo`` for every services row."""
     rows = {}
@@ -196,8 +151,8 @@ def service_rows() -> dict[tuple[str, str], ServiceInfo]:
             binary=s.binary,
             host=s.host,
             zone=s.availability_zone,
-            status="disabled" if s.disabled else "enabled",
-            state="up" if utils.service_is_up(s) else "down",
+            status=utils.service_status(s),
+            state=utils.service_state(s),
             updated_at=s.updated_at.isoformat(timespec="seconds") if s.updated_at else None,
         )
     return rows

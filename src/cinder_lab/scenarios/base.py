@@ -23,6 +23,12 @@ from cinder_lab.scenarios import broker_view
 from cinder_lab.volume import api as volume_api
 
 MEMORY_URL = "kombu+memory:////"
+# What every scenario's [DEFAULT] starts from; configure() adds the scenario's own options.
+DEFAULTS: dict[str, object] = {
+    "report_interval": 1,
+    "service_down_time": 3,
+    "rpc_response_timeout": 5,
+}
 
 
 class ScenarioFailed(exception.CinderLabException):
@@ -40,12 +46,18 @@ class Stage:
         workdir: Path,
         transport_url: str | None = None,
         out: Callable[[str], None] = print,
+        defaults: dict[str, object] | None = None,
+        database: str = "lab.sqlite",
     ) -> None:
         self.name = name
         self.workdir = workdir
         self.transport_url = transport_url or MEMORY_URL
-        self.out = out
+        self._write = out
+        # transport_url first, then DEFAULTS, unless the caller lays out its own [DEFAULT].
+        self.defaults = defaults or {"transport_url": self.transport_url, **DEFAULTS}
+        self.database = database
         self.checks: list[tuple[bool, str]] = []
+        self.steps: list[dict] = []
         self.lab: Lab | None = None
         self.ctxt = context.get_admin_context()
         self.broker = broker_view.for_url(self.transport_url)
@@ -57,10 +69,21 @@ class Stage:
 
     # -- telling ---------------------------------------------------------------
 
+    def _current(self) -> dict:
+        if not self.steps:
+            self.steps.append({"title": None, "lines": [], "checks": []})
+        return self.steps[-1]
+
+    def out(self, line: str) -> None:
+        """Print one line as it is (and keep it in the transcript of the current step)."""
+        self._current()["lines"].append(line)
+        self._write(line)
+
     def step(self, title: str) -> None:
         """A numbered heading."""
-        self.out("")
-        self.out(f"-- {title}")
+        self.steps.append({"title": title, "lines": [], "checks": []})
+        self._write("")
+        self._write(f"-- {title}")
 
     def say(self, text: str) -> None:
         """A line of explanation."""
@@ -69,12 +92,17 @@ class Stage:
     def check(self, ok: bool, what: str) -> bool:
         """Record and print one expected outcome."""
         self.checks.append((bool(ok), what))
-        self.out(f"   [{'ok' if ok else 'FAILED'}] {what}")
+        self._current()["checks"].append({"what": what, "ok": bool(ok)})
+        self._write(f"   [{'ok' if ok else 'FAILED'}] {what}")
         return bool(ok)
 
     def failures(self) -> list[str]:
         """The checks that did not hold."""
         return [what for ok, what in self.checks if not ok]
+
+    def transcript(self) -> dict:
+        """The run as data (``scenario run -f json``): steps with their lines and checks."""
+        return {"scenario": self.name, "ok": not self.failures(), "steps": self.steps}
 
     # -- config and services -----------------------------------------------------
 
@@ -85,19 +113,11 @@ class Stage:
         sections: dict[str, dict[str, object]] | None = None,
     ) -> Path:
         """Write ``<name>.conf`` (transport and database filled in) and load it into CONF."""
-        values = {
-            "transport_url": self.transport_url,
-            "report_interval": 1,
-            "service_down_time": 3,
-            "rpc_response_timeout": 5,
-            **default,
-        }
-        lines = ["[DEFAULT]", *[f"{k} = {v}" for k, v in values.items()], ""]
-        lines += ["[database]", f"connection = sqlite:///{self.workdir}/lab.sqlite", ""]
-        for section, opts in (sections or {}).items():
-            lines += [f"[{section}]", *[f"{k} = {v}" for k, v in opts.items()], ""]
+        database = {"connection": f"sqlite:///{self.workdir}/{self.database}"}
         path = self.workdir / f"{name}.conf"
-        path.write_text("\n".join(lines))
+        config.write_config(
+            path, {**self.defaults, **default}, {"database": database, **(sections or {})}
+        )
         config.parse_args(["--config-file", str(path)])
         if self.lab is None:
             self.lab = Lab()
@@ -127,11 +147,8 @@ class Stage:
 
     def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 30) -> bool:
         """Poll until ``predicate()`` holds; False (not an exception) when it never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
+        if utils.wait_until(predicate, timeout):
+            return True
         self.say(f"(gave up waiting for {what})")
         return False
 
@@ -184,8 +201,7 @@ class Stage:
         rows = db.service_get_all()
         width = max([len(r.host) for r in rows] + [4])
         for r in rows:
-            state = "up" if utils.service_is_up(r) else "down"
-            status = "disabled" if r.disabled else "enabled"
+            status, state = utils.service_status(r), utils.service_state(r)
             self.out(
                 f"   {r.binary:<17} {r.host:<{width}} {r.availability_zone:<5} {status:<8} {state}"
             )
@@ -197,13 +213,13 @@ class Stage:
             yield events
 
 
-def run(
+def run_stage(
     scenario: type,
     transport_url: str | None = None,
     out: Callable[[str], None] = print,
     workdir: Path | None = None,
-) -> list[str]:
-    """Run one scenario in a fresh temp dir; return the failed checks (empty = passed)."""
+) -> Stage:
+    """Run one scenario in a fresh temp dir; return its stage (checks and transcript)."""
     import tempfile
 
     memory_tap.install()
@@ -216,4 +232,14 @@ def run(
         finally:
             stage.close()
             rpc.cleanup()
-    return stage.failures()
+    return stage
+
+
+def run(
+    scenario: type,
+    transport_url: str | None = None,
+    out: Callable[[str], None] = print,
+    workdir: Path | None = None,
+) -> list[str]:
+    """Run one scenario in a fresh temp dir; return the failed checks (empty = passed)."""
+    return run_stage(scenario, transport_url, out, workdir).failures()

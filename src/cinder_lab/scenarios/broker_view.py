@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from oslo_config import cfg
 
-from cinder_lab import memory_tap
+from cinder_lab import memory_tap, utils
 from cinder_lab.observe import trace
 from cinder_lab.observe.management import ManagementAPI
 
@@ -122,10 +121,23 @@ class RabbitView:
             try:
                 yield events
             finally:
-                # The firehose copies arrive a moment after the publishes they report.
-                time.sleep(1.0)
+                # The firehose copies arrive a moment after the publishes they report:
+                # wait at least a second, and on while copies are still coming in.
+                utils.wait_until(settled(events), timeout=5, interval=1.0)
                 stop.set()
                 thread.join(timeout=10)
+
+
+def settled(events: list) -> Callable[[], bool]:
+    """A predicate that holds once ``events`` has not grown since it was last asked."""
+    last = [-1]
+
+    def check() -> bool:
+        grew = len(events) != last[0]
+        last[0] = len(events)
+        return not grew
+
+    return check
 
 
 def for_url(url: str) -> MemoryView | RabbitView:

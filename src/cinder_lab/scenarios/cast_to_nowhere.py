@@ -8,7 +8,7 @@ import oslo_messaging as messaging
 
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
-from cinder_lab.memory_tap import describe
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.volume import rpcapi as volume_rpcapi
 
@@ -43,6 +43,8 @@ class CastToNowhere:
 
         s.step("2. A cast to a stopped service's queue waits there")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
+        # As backup/api.py leaves them: the volume backing-up, the backup creating.
+        db.volume_update(vol.id, {"status": "backing-up"})
         backup = db.backup_create({"volume_id": vol.id, "status": "creating", "host": "maqi-kilo"})
         rpcapi.create_backup(s.ctxt, "maqi-kilo", backup.id, vol.id)
         s.check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cinder_lab.common.config import CONF
-from cinder_lab.memory_tap import describe
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 
 BACKEND = "maqi-kilo@ceph"

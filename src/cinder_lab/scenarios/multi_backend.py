@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cinder_lab.memory_tap import describe
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.volume import volume_utils
 

@@ -6,7 +6,7 @@ the scheduler, which writes ``host@backend#pool`` and casts on to the backend.
 
 from __future__ import annotations
 
-from cinder_lab import context, exception
+from cinder_lab import context, exception, objects
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -25,8 +25,34 @@ def parse_size(size: object) -> int:
     return value
 
 
+def request_spec(volume: models.Volume) -> dict:
+    """What the scheduler is asked to place; Cinder's request_spec keys (a dict in
+    Kilo, a RequestSpec object today: the lab sends the dict in both releases)."""
+    volume_type = None
+    if volume.volume_type:
+        # The lab's volume types are just their volume_backend_name extra spec.
+        extra = {"volume_backend_name": volume.volume_type}
+        volume_type = {"name": volume.volume_type, "extra_specs": extra}
+    return {
+        "volume_id": volume.id,
+        "volume_type": volume_type,
+        "volume_properties": {
+            "size": volume.size,
+            "availability_zone": volume.availability_zone,
+            "status": volume.status,
+            "display_name": volume.name,
+        },
+        "snapshot_id": None,
+        "image_id": None,
+        "source_volid": None,
+        "source_replicaid": None,
+        "consistencygroup_id": None,
+        "cgsnapshot_id": None,
+    }
+
+
 class API:
-    """create / get / get_all for volumes."""
+    """Volume requests: create (the list and show commands read the database)."""
 
     def __init__(self) -> None:
         self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
@@ -49,19 +75,12 @@ class API:
                 "volume_type": volume_type,
             }
         )
-        request_spec = {"volume_type": volume_type, "size": volume.size}
         try:
-            self.scheduler_rpcapi.create_volume(ctxt, volume.id, request_spec)
+            self.scheduler_rpcapi.create_volume(
+                ctxt, objects.Volume.from_row(volume), request_spec(volume), {}
+            )
         except Exception as e:
             # The row must not stay 'creating' when the cast never left.
             db.volume_update(volume.id, {"status": "error", "status_reason": f"cast failed: {e}"})
             raise
         return volume
-
-    def get(self, ctxt: context.RequestContext, volume_id: str) -> models.Volume:
-        """One volume, or VolumeNotFound."""
-        return db.volume_get(volume_id)
-
-    def get_all(self, ctxt: context.RequestContext) -> list[models.Volume]:
-        """Every volume."""
-        return db.volume_get_all()

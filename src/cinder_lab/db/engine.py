@@ -1,0 +1,109 @@
+"""The database engine and sessions; mirrors cinder/db/sqlalchemy/api.py's engine facade.
+
+The engine comes from ``[database] connection``: a SQLite file by default, any
+SQLAlchemy URL (``mysql+pymysql://`` for MariaDB) otherwise. Tables are created
+on first use, and columns a newer lab added are added to an older database:
+the lab has no migration scripts.
+
+MariaDB differs from SQLite in ways the lab absorbs here: several services
+create the tables at once (``CREATE TABLE IF NOT EXISTS``), and it reads each
+statement at READ COMMITTED so a long transaction sees other processes' rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
+
+from cinder_lab import exception, utils
+from cinder_lab.common.config import CONF
+from cinder_lab.db import models
+
+_LOCK = threading.Lock()
+_ENGINE: Engine | None = None
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _wal(dbapi_conn: object, _record: object) -> None:
+                # Several service processes write heartbeats to one file.
+                cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.close()
+
+        else:
+            # READ COMMITTED: every statement sees what other processes committed,
+            # even inside one transaction (InnoDB's default would pin a snapshot).
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED"
+            )
+    except (ArgumentError, NoSuchModuleError, ValueError) as e:
+        raise exception.ConfigError(
+            reason=f"bad [database] connection {utils.mask_url(url)}: {e}"
+        ) from None
+    create_tables(engine)
+    add_missing_columns(engine)
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the lab's tables unless they exist; safe when several services start at once.
+
+    ``metadata.create_all`` checks, then creates: two processes can both see no
+    table and the second fails on MariaDB. ``IF NOT EXISTS`` leaves it to the server.
+    """
+    with engine.begin() as conn:
+        for table in models.Base.metadata.sorted_tables:
+            conn.execute(CreateTable(table, if_not_exists=True))
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a newer lab defines to tables an older lab created."""
+    inspector = inspect(engine)
+    for table in models.Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
+def get_engine() -> Engine:
+    """The process's engine for ``[database] connection``, made on first use."""
+    global _ENGINE
+    with _LOCK:
+        url = CONF.database.connection
+        if _ENGINE is None or _ENGINE.url.render_as_string(hide_password=False) != url:
+            if _ENGINE is not None:
+                _ENGINE.dispose()
+            _ENGINE = _make_engine(url)
+        return _ENGINE
+
+
+def dispose_engine() -> None:
+    """Drop pooled connections; call before fork so children never share one."""
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is not None:
+            _ENGINE.dispose()
+        _ENGINE = None
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    with Session(get_engine(), expire_on_commit=False) as s, s.begin():
+        yield s

@@ -1,0 +1,206 @@
+"""Who sent a traced message, where it went, and who took it.
+
+Lab-only. A publish is held until every queue it was routed to was delivered
+from (or a grace period passed); the connection names the broker reports are
+turned into services with the topology (``observe.topology``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from cinder_lab.observe import envelope, topology
+from cinder_lab.observe.management import ManagementAPI
+from cinder_lab.observe.names import parse_connection_name, parse_queue
+from cinder_lab.observe.sources import Raw
+
+
+@dataclass
+class TraceEvent:
+    """One message, decoded from the oslo envelope, with its fate."""
+
+    time: str
+    kind: str  # cast, call, fanout, reply, other
+    exchange: str
+    routing_key: str
+    queues: list[str]
+    method: str | None = None
+    args: dict | None = None
+    request_id: str | None = None
+    msg_id: str | None = None
+    reply_queue: str | None = None
+    reply_to: str | None = None  # for a reply: the method of the call it answers
+    publisher: str | None = None
+    consumed_by: list[str] = field(default_factory=list)
+    unique_id: str | None = None
+
+    @property
+    def dropped(self) -> bool:
+        """The broker routed it to no queue: it is gone, and the sender was not told."""
+        return not self.queues
+
+    def to_dict(self) -> dict:
+        """The event as ``trace -f json`` prints it, with ``dropped``."""
+        return {**asdict(self), "dropped": self.dropped}
+
+
+def make_event(raw: Raw) -> TraceEvent:
+    """A publish record as an event: its kind and the oslo fields a learner reads."""
+    msg = envelope.oslo_message(raw.envelope)
+    return TraceEvent(
+        time=raw.time.isoformat(timespec="milliseconds"),
+        kind=envelope.classify(raw.exchange, raw.routing_key, msg),
+        exchange=raw.exchange,
+        routing_key=raw.routing_key,
+        queues=list(raw.queues),
+        method=msg.get("method"),
+        args=msg.get("args"),
+        request_id=msg.get("_context_request_id"),
+        msg_id=msg.get("_msg_id"),
+        reply_queue=msg.get("_reply_q"),
+        unique_id=msg.get("_unique_id"),
+    )
+
+
+def _key(raw: Raw) -> str:
+    # oslo stamps every message with a _unique_id; the firehose copies the body as is.
+    msg = envelope.oslo_message(raw.envelope)
+    return msg.get("_unique_id") or json.dumps(raw.envelope, sort_keys=True)
+
+
+class Correlator:
+    """Holds each publish until its routed queues were delivered from, or ``grace`` passed.
+
+    Who sent and who took a message comes from the connection the broker
+    names; when the management API does not list that connection (yet: it
+    refreshes every few seconds; or no more: a short-lived client), the lab
+    infers it, and says so: a server queue ``T.S`` names its service, a
+    message carrying the request id of one a service just took came from that
+    service, a reply comes from the service that took the call and goes back
+    to the caller.
+    """
+
+    def __init__(self, who: Callable[[str | None], str | None], grace: float = 1.0) -> None:
+        self.who = who
+        self.grace = grace
+        self.pending: dict[str, tuple[float, TraceEvent, list]] = {}
+        self.calls: dict[str, TraceEvent] = {}  # msg_id -> the call, to explain its reply
+        self.by_request: dict[str, str] = {}  # request id -> the service that last took it
+
+    def add(self, raw: Raw) -> None:
+        """Hold a publish; note a delivery against the publish it copies."""
+        if raw.what == "publish":
+            ev = make_event(raw)
+            # Resolve the sender now: a short-lived client may be gone a moment later.
+            ev.publisher = self.who(raw.who) if raw.who else None
+            if ev.kind == "call" and ev.msg_id:
+                self.calls[ev.msg_id] = ev
+            if ev.kind == "reply" and ev.msg_id and ev.msg_id in self.calls:
+                ev.reply_to = self.calls[ev.msg_id].method
+            self.pending[_key(raw)] = (time.monotonic(), ev, [])
+        else:
+            entry = self.pending.get(_key(raw))
+            if entry is not None:
+                entry[2].append((raw.who, raw.routing_key))
+
+    def _consumer(self, ev: TraceEvent, conn: str | None, queue: str) -> str:
+        label = self.who(conn)
+        if label:
+            return label
+        kind, topic, server = parse_queue(queue)
+        if kind == "server":
+            return f"{topic} {server} [by its queue name]"
+        if kind == "reply" and ev.msg_id in self.calls and self.calls[ev.msg_id].publisher:
+            return f"{self.calls[ev.msg_id].publisher.split(' [')[0]} [the caller]"
+        return f"connection {conn} [not listed by the broker]"
+
+    def _finish(self, ev: TraceEvent, deliveries: list) -> TraceEvent:
+        several = len(ev.queues) > 1
+        ev.consumed_by = [
+            self._consumer(ev, conn, queue) + (f" from {queue}" if several else "")
+            for conn, queue in deliveries
+        ]
+        if ev.publisher is None:
+            call = self.calls.get(ev.msg_id or "")
+            if ev.kind == "reply" and call is not None and call.consumed_by:
+                ev.publisher = f"{call.consumed_by[0].split(' [')[0]} [it took the call]"
+            elif ev.request_id in self.by_request:
+                ev.publisher = f"{self.by_request[ev.request_id]} [same request id]"
+        if ev.request_id and ev.consumed_by and ev.kind != "reply":
+            self.by_request[ev.request_id] = ev.consumed_by[0].split(" [")[0]
+        return ev
+
+    def ready(self, flush: bool = False) -> list[TraceEvent]:
+        """Events whose fate is known: every routed queue delivered, or waited long enough."""
+        now = time.monotonic()
+        out = []
+        for key, (since, ev, deliveries) in sorted(
+            self.pending.items(), key=lambda i: i[1][1].time
+        ):
+            done = ev.dropped or len(deliveries) >= len(ev.queues)
+            if flush or done or now - since >= self.grace:
+                out.append(self._finish(ev, deliveries))
+                del self.pending[key]
+        return out
+
+
+class Resolver:
+    """Connection (or in-process channel) -> "binary host (pid N)", from a topology snapshot."""
+
+    def __init__(self, snapshot: Callable[[], topology.Topology], names: Callable[[], dict]):
+        self._snapshot = snapshot
+        self._names = names  # connection -> (script, pid)
+        self._cache: dict[str, str] = {}
+        self._last = 0.0
+
+    def _refresh(self) -> None:
+        self._last = time.monotonic()
+        topo = self._snapshot()
+        names = self._names()
+        by_pid: dict[int, set[str]] = {}
+        for c in topo.consumers:
+            if c.service is not None:
+                label = f"{c.service.binary} {c.service.host} (pid {c.pid})"
+                self._cache[c.connection] = label
+                if c.pid is not None:
+                    by_pid.setdefault(c.pid, set()).add(label)
+        for conn, (script, pid) in names.items():
+            if conn not in self._cache:
+                labels = by_pid.get(pid, set()) if pid else set()
+                self._cache[conn] = (
+                    next(iter(labels)) if len(labels) == 1 else f"{script or '?'} (pid {pid})"
+                )
+
+    def __call__(self, conn: str | None) -> str | None:
+        """The label of ``conn``, or None when the broker does not list it."""
+        if conn is None:
+            return None
+        if conn not in self._cache and time.monotonic() - self._last > 0.05:
+            self._refresh()
+        return self._cache.get(conn)
+
+
+def memory_resolver() -> Resolver:
+    """Who an in-process channel is: the service whose server queue it consumes."""
+
+    def names() -> dict:
+        return {c.connection: (c.process, c.pid) for c in topology.from_memory().consumers}
+
+    return Resolver(lambda: topology.snapshot(None), names)
+
+
+def rabbit_resolver(api: ManagementAPI) -> Resolver:
+    """Who a RabbitMQ connection is, from the management API's connections and consumers."""
+
+    def names() -> dict:
+        return {
+            c["name"]: parse_connection_name(
+                (c.get("client_properties") or {}).get("connection_name")
+            )
+            for c in api.connections()
+        }
+
+    return Resolver(lambda: topology.snapshot(api), names)

@@ -1,0 +1,181 @@
+"""Where the trace's records come from: RabbitMQ's firehose, or the in-process tap.
+
+Lab-only. With tracing on for a vhost, RabbitMQ copies every publish to
+exchange ``amq.rabbitmq.trace`` with routing key ``publish.<exchange>`` and
+headers ``routed_queues`` (empty: the message was dropped), and every
+delivery with ``deliver.<queue>`` and the consuming ``connection``. In the
+single-process mode ``memory_tap`` gives the same two streams. Both become
+``Raw`` records for ``observe.correlate``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import queue as queue_mod
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from oslo_config import cfg
+
+from cinder_lab import memory_tap, rpc
+from cinder_lab.observe import envelope
+from cinder_lab.observe.management import ManagementAPI
+
+FIREHOSE = "amq.rabbitmq.trace"
+
+
+@dataclass
+class Raw:
+    """A publish or a delivery, as the broker reports it."""
+
+    what: str  # publish / deliver
+    exchange: str
+    routing_key: str
+    queues: list[str]
+    envelope: dict
+    who: str | None  # the connection (RabbitMQ) or channel (in-process) that did it
+    time: datetime.datetime = field(default_factory=datetime.datetime.now)
+
+
+class Firehose:
+    """RabbitMQ's firehose for one vhost: on while in use, back as it was on exit.
+
+    It binds an exclusive, auto-deleted queue to ``amq.rabbitmq.trace`` with
+    ``publish.#`` and ``deliver.#``; closing the connection deletes it.
+    """
+
+    def __init__(self, api: ManagementAPI, connect: Callable[[], object]) -> None:
+        self.api = api
+        self.connect = connect
+        self.was_on = False
+        self.switched = False
+        self.conn = None
+        self.queue = f"cinder-lab-trace.{uuid.uuid4().hex[:12]}"
+        self._inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
+        self._known: set[str] = set()
+
+    def __enter__(self) -> Firehose:
+        self.was_on = self.api.tracing()
+        try:
+            if not self.was_on:
+                self.api.set_tracing(True)
+                self.switched = True
+            self.conn = self.connect()
+            channel = self.conn.channel()
+            channel.queue_declare(self.queue, exclusive=True, auto_delete=True)
+            for key in ("publish.#", "deliver.#"):
+                channel.queue_bind(self.queue, FIREHOSE, key)
+            channel.basic_consume(self.queue, no_ack=True, callback=self._on_message)
+            self._known = {q["name"] for q in self.api.queues()}
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _on_message(self, message: object) -> None:
+        self._inbox.put(message)
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the tap (its queue goes with it) and turn tracing off if we turned it on."""
+        if self.conn is not None:
+            try:
+                self.conn.release()
+            finally:
+                self.conn = None
+        if self.switched:
+            self.api.set_tracing(False)
+            self.switched = False
+
+    def _exists(self, name: str) -> bool:
+        if name not in self._known and self.api.queue(name) is not None:
+            self._known.add(name)
+        return name in self._known
+
+    def _to_raw(self, message: object) -> Raw | None:
+        headers = message.headers or {}  # type: ignore[attr-defined]
+        key = message.delivery_info.get("routing_key", "")  # type: ignore[attr-defined]
+        exchange = headers.get("exchange_name", "")
+        keys = headers.get("routing_keys") or [""]
+        body = envelope.decode(message.body)  # type: ignore[attr-defined]
+        who = headers.get("connection")
+        if isinstance(who, bytes):
+            who = who.decode()
+        if key.startswith("publish."):
+            routed = [q.decode() if isinstance(q, bytes) else q for q in headers["routed_queues"]]
+            if not exchange:
+                # The default exchange reports its routing key as routed even when no
+                # such queue exists (e.g. the reply queue of a caller that is gone).
+                routed = [q for q in routed if q == self.queue or self._exists(q)]
+            return Raw("publish", exchange, keys[0], routed, body, who)
+        if key.startswith("deliver."):
+            return Raw("deliver", exchange, key[len("deliver.") :], [], body, who)
+        return None
+
+    def records(self, poll: float = 0.2) -> Iterator[Raw | None]:
+        """Publishes and deliveries as they come; None when ``poll`` passed with nothing."""
+        assert self.conn is not None
+        while True:
+            try:
+                self.conn.drain_events(timeout=poll)
+            except TimeoutError:
+                pass
+            got = False
+            while not self._inbox.empty():
+                raw = self._to_raw(self._inbox.get())
+                if raw is not None:
+                    got = True
+                    yield raw
+            if not got:
+                yield None
+
+
+class MemoryTap:
+    """The same two streams from the in-process broker of ``kombu+memory://``."""
+
+    def __init__(self) -> None:
+        self._inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    def __enter__(self) -> MemoryTap:
+        def published(ev: memory_tap.Published) -> None:
+            existing = memory_tap.queues()
+            routed = [q for q in ev.queues if q in existing]
+            self._inbox.put(Raw("publish", ev.exchange, ev.routing_key, routed, ev.envelope, None))
+
+        def delivered(ev: memory_tap.Delivered) -> None:
+            who = f"channel-{ev.channel:x}"
+            self._inbox.put(Raw("deliver", "", ev.queue, [], ev.envelope, who))
+
+        self._unsubscribe = [
+            memory_tap.subscribe(published),
+            memory_tap.subscribe_deliveries(delivered),
+        ]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    def records(self, poll: float = 0.2) -> Iterator[Raw | None]:
+        """Publishes and deliveries as they come; None when ``poll`` passed with nothing."""
+        while True:
+            try:
+                yield self._inbox.get(timeout=poll)
+            except queue_mod.Empty:
+                yield None
+
+
+def amqp_connection(conf: cfg.ConfigOpts) -> Callable[[], object]:
+    """A factory of opened kombu connections to the first broker of ``transport_url``."""
+
+    def connect() -> object:
+        conn = rpc.kombu_connection(conf, connect_timeout=5)
+        conn.ensure_connection(max_retries=conf.rpc_connect_retries)
+        return conn
+
+    return connect

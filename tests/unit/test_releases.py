@@ -1,0 +1,224 @@
+"""Issue 10: each release's messages, exactly as Cinder sends them, in one process.
+
+Kilo (2015.1.4) and today's Cinder differ in method arguments, versions,
+context keys, routing keys and in who talks to whom for a backup. Each test
+records every publish on the in-process broker and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cinder_lab import context, memory_tap, rpc
+from cinder_lab.backup import api as backup_api
+from cinder_lab.common.config import CONF
+from cinder_lab.db import api as db
+from cinder_lab.lab import Lab
+from cinder_lab.volume import api as volume_api
+from tests.procs import wait_status as wait
+
+KILO_CONTEXT_KEYS = 21
+CURRENT_CONTEXT_KEYS = 28
+BACKEND = "maqi-kilo@ceph"
+
+
+@pytest.fixture(params=["kilo", "current"])
+def release(request: pytest.FixtureRequest, memory_conf: object) -> Iterator[str]:
+    """Run the test under each release (the config's ``lab_release``)."""
+    CONF.set_override("lab_release", request.param)
+    rpc.reset_version_caps()
+    yield request.param
+    CONF.clear_override("lab_release")
+    rpc.reset_version_caps()
+
+
+@pytest.fixture
+def lab_of(release: str) -> Iterator[Lab]:
+    """Every service of the maqi-kilo config, speaking ``release``."""
+    lab = Lab()
+    lab.start_all()
+    assert lab.wait_for_pools(1)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def published() -> Iterator[list]:
+    events: list = []
+    unsubscribe = memory_tap.subscribe(events.append)
+    yield events
+    unsubscribe()
+
+
+def _sent(events: list) -> list[tuple]:
+    """(kind, method, routing key, version, sorted argument names) of each request."""
+    return [
+        (
+            e.kind,
+            e.message["method"],
+            e.routing_key,
+            e.message["version"],
+            sorted(e.message["args"]),
+        )
+        for e in events
+        if "method" in e.message
+        and e.message["method"]
+        not in ("update_service_capabilities", "notify_service_capabilities")
+    ]
+
+
+def _context_keys(events: list) -> set[int]:
+    return {
+        len([k for k in e.message if k.startswith("_context_")])
+        for e in events
+        if "method" in e.message
+    }
+
+
+def test_create_volume_messages(lab_of, release, published):
+    ctxt = context.get_admin_context()
+    vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+    assert (vol.status, vol.host) == ("available", f"{BACKEND}#ceph")
+    sent = _sent(published)
+    if release == "kilo":
+        assert sent == [
+            (
+                "cast",
+                "create_volume",
+                "cinder-scheduler",
+                "1.2",
+                [
+                    "filter_properties",
+                    "image_id",
+                    "request_spec",
+                    "snapshot_id",
+                    "topic",
+                    "volume_id",
+                ],
+            ),
+            (
+                "cast",
+                "create_volume",
+                f"cinder-volume.{BACKEND}",
+                "1.4",
+                [
+                    "allow_reschedule",
+                    "cgsnapshot_id",
+                    "consistencygroup_id",
+                    "filter_properties",
+                    "image_id",
+                    "request_spec",
+                    "snapshot_id",
+                    "source_replicaid",
+                    "source_volid",
+                    "volume_id",
+                ],
+            ),
+        ]
+        assert _context_keys(published) == {KILO_CONTEXT_KEYS}
+    else:
+        assert sent == [
+            (
+                "cast",
+                "create_volume",
+                "cinder-scheduler",
+                "3.0",
+                [
+                    "backup_id",
+                    "filter_properties",
+                    "image_id",
+                    "request_spec",
+                    "snapshot_id",
+                    "volume",
+                ],
+            ),
+            (
+                "cast",
+                "create_volume",
+                f"cinder-volume.{BACKEND}.maqi-kilo",
+                "3.0",
+                ["allow_reschedule", "filter_properties", "request_spec", "volume"],
+            ),
+        ]
+        volume = published[0].message["args"]["volume"]
+        assert volume["versioned_object.name"] == "Volume"
+        assert volume["versioned_object.namespace"] == "cinder"
+        assert volume["versioned_object.version"] == "1.9"
+        assert _context_keys(published) == {CURRENT_CONTEXT_KEYS}
+
+
+def test_create_backup_messages(lab_of, release, published):
+    ctxt = context.get_admin_context()
+    vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+    published.clear()
+    backup = wait(db.backup_get, backup_api.API().create(ctxt, vol.id).id)
+    assert (backup.status, backup.host, backup.volume_host) == ("available", "maqi-kilo", BACKEND)
+    assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"
+    sent = _sent(published)
+    if release == "kilo":
+        # Kilo read the volume through its own driver: one cast, no message to cinder-volume.
+        assert sent == [("cast", "create_backup", "cinder-backup.maqi-kilo", "1.0", ["backup_id"])]
+        return
+    queue = f"cinder-volume.{BACKEND}.maqi-kilo"
+    assert sent == [
+        ("cast", "create_backup", "cinder-scheduler", "3.0", ["backup"]),
+        ("cast", "create_backup", "cinder-backup.maqi-kilo", "2.0", ["backup"]),
+        ("cast", "get_backup_device", queue, "3.17", ["async_call", "backup", "want_objects"]),
+        ("cast", "continue_backup", "cinder-backup.maqi-kilo", "2.0", ["backup", "backup_device"]),
+        ("call", "initialize_connection", queue, "3.0", ["connector", "volume"]),
+        ("call", "terminate_connection", queue, "3.0", ["connector", "force", "volume_id"]),
+        ("call", "remove_export", queue, "3.0", ["volume_id"]),
+    ]
+    replies = [e for e in published if e.kind == "reply"]
+    assert len(replies) == 3
+    device_ask = next(e for e in published if e.message.get("method") == "get_backup_device")
+    assert device_ask.message["_context_message_resource_type"] == "VOLUME_BACKUP"
+    assert device_ask.message["args"]["backup"]["versioned_object.name"] == "Backup"
+
+
+def test_services_rows_say_what_they_speak(lab_of, release):
+    rows = {(r.binary, r.host): r for r in db.service_get_all()}
+    volume = rows[("cinder-volume", BACKEND)]
+    backup = rows[("cinder-backup", "maqi-kilo")]
+    if release == "kilo":
+        assert (volume.rpc_current_version, backup.rpc_current_version) == (None, None)
+    else:
+        assert (volume.rpc_current_version, backup.rpc_current_version) == ("3.20", "2.4")
+        assert rows[("cinder-scheduler", "maqi-kilo")].rpc_current_version == "3.12"
+
+
+def test_current_volume_service_runs_the_second_server(lab_of, release):
+    bindings = {(ex, key, q) for ex, key, q in memory_tap.bindings()}
+    second = (
+        "openstack",
+        f"cinder-volume.{BACKEND}.maqi-kilo",
+        f"cinder-volume.{BACKEND}.maqi-kilo",
+    )
+    consumers = memory_tap.consumers()
+    if release == "kilo":
+        assert second not in bindings
+        assert consumers[f"cinder-volume.{BACKEND}"] == 1
+    else:
+        assert second in bindings
+        # Kilo's server queue is also the second server's topic queue: two consumers.
+        assert consumers[f"cinder-volume.{BACKEND}"] == 2
+        assert memory_tap.exchanges()[f"cinder-volume.{BACKEND}_fanout"] == "fanout"
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_pinned_below_3_17_the_device_comes_back_as_a_reply(lab_of, release, published):
+    ctxt = context.get_admin_context()
+    vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+    row = db.service_get_by_args(BACKEND, "cinder-volume")
+    db.service_update(row.id, {"rpc_current_version": "3.16"})  # an older cinder-volume
+    rpc.reset_version_caps()
+    lab_of.stop(lab_of.find("cinder-backup", "maqi-kilo"))
+    lab_of.start_backup()  # a new process pins itself at start
+    published.clear()
+    backup = wait(db.backup_get, backup_api.API().create(ctxt, vol.id).id)
+    assert backup.status == "available"
+    kinds = [(k, m, v) for k, m, _rk, v, _a in _sent(published) if m == "get_backup_device"]
+    assert kinds == [("call", "get_backup_device", "3.2")]
+    assert not [e for e in published if e.message.get("method") == "continue_backup"]
