@@ -302,6 +302,8 @@ def test_make_up_cluster_runs_the_lab_on_three_clustered_nodes(lab):
     lab.env["COMPOSE_FILE"] = os.pathsep.join(
         str(ROOT / f) for f in ("docker-compose.yml", "docker-compose.cluster.yml")
     )
+    # From a clean slate: a node 1 that kept a single broker's data would not join.
+    lab.make("down")
     lab.make("up-cluster", "QUORUM=true")
     nodes = ("rabbitmq", "rabbitmq-2", "rabbitmq-3")
     wait_until(
@@ -327,6 +329,26 @@ def test_make_up_cluster_runs_the_lab_on_three_clustered_nodes(lab):
     assert set(durable) == compose.NOTE_SERVER_QUEUES
     for q in durable.values():
         assert (q["type"], sorted(q["members"])) == ("quorum", [f"rabbit@{n}" for n in nodes])
+
+    # `topology` (the management API of node 1) says where each queue and connection live.
+    # (Each node's management agent reports its consumers every few seconds.)
+    names = {f"rabbit@{n}" for n in nodes}
+    topo = wait_until(
+        lambda: (
+            (t := lab.cli_json("topology"))
+            and {c["queue"] for c in t["consumers"]} >= compose.NOTE_SERVER_QUEUES
+            and t
+        ),
+        timeout=60,
+        interval=2,
+        what="topology listing a consumer on every server queue",
+    )
+    for q in topo["queues"]:
+        if q["name"] in compose.NOTE_SERVER_QUEUES:
+            assert q["node"] in names and q["members"] == sorted(names), q
+    assert all(c["node"] in names for c in topo["consumers"]), topo["consumers"]
+    text = lab.cli("topology").stdout
+    assert "Node (leader)" in text and "Connection on" in text
 
     # One node down: the services that were connected to it reconnect to another.
     assert lab.compose("stop", "rabbitmq-2").returncode == 0
