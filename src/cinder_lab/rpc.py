@@ -17,6 +17,7 @@ from cinder_lab import context as lab_context
 from cinder_lab import exception, objects, tracing, utils
 from cinder_lab.common import config
 from cinder_lab.db import api as db
+from cinder_lab.objects import base as objects_base
 
 LOG = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class RequestContextSerializer(messaging.Serializer):
     """
 
     def __init__(self, base: messaging.Serializer | None = None) -> None:
-        self._base = base or objects.CinderObjectSerializer()
+        self._base = base or objects_base.CinderObjectSerializer()
 
     def serialize_entity(self, ctxt: object, entity: object) -> object:
         return self._base.serialize_entity(ctxt, entity)

@@ -23,7 +23,7 @@ from tests.procs import wait_status as wait
 
 def _cast(topic: str, server: str | None, method: str, **kwargs: object) -> None:
     """A cast with any arguments, as a peer speaking the lab's topics could send it."""
-    target = messaging.Target(topic=topic, server=server, version="3.0")
+    target = messaging.Target(topic=topic, server=server, version="1.0")  # Kilo's, the default
     client = rpc.get_client(target)
     client.cast(context.get_admin_context(), method, **kwargs)
 
@@ -82,18 +82,37 @@ def test_replayed_create_volume_does_not_revive_an_error_volume(lab):
 
 def test_a_failing_backup_ends_in_error_and_returns_the_volume(lab):
     volume_id = _volume()
-    # The backup manager may only send volume RPC 2.0: its 3.0 call fails before it leaves.
-    CONF.set_override("volume", "2.0", group="upgrade_levels")
+    # Kilo's backup reads through a driver of its own: a backend it lacks is an error.
+    db.volume_update(volume_id, {"host": "maqi-kilo@lvm#lvm"})
+    bak = wait(db.backup_get, backup_api.API().create(context.get_admin_context(), volume_id).id)
+    assert bak.status == "error"
+    assert bak.fail_reason == "Volume manager for backend 'lvm' does not exist."
+    assert db.volume_get(volume_id).status == "available"
+    backup = lab.find("cinder-backup", "maqi-kilo")
+    assert db.worker_get_all(backup.service_id) == []
+
+
+def test_a_failing_call_ends_the_backup_in_error_today(memory_conf):
+    CONF.set_override("lab_release", "current")
+    rpc.reset_version_caps()
+    lab = Lab()
     try:
+        lab.start_all()
+        assert lab.wait_for_pools(1)
+        volume_id = _volume()
+        # The backup manager may only send volume RPC 2.0: its 3.x cast fails before it leaves.
+        CONF.set_override("volume", "2.0", group="upgrade_levels")
         bak = backup_api.API().create(context.get_admin_context(), volume_id)
         bak = wait(db.backup_get, bak.id)
     finally:
         CONF.clear_override("volume", group="upgrade_levels")
+        lab.close()
+        CONF.clear_override("lab_release")
+        rpc.reset_version_caps()
     assert bak.status == "error"
     assert bak.fail_reason.startswith("RPCVersionCapError")
     assert db.volume_get(volume_id).status == "available"
-    backup = lab.find("cinder-backup", "maqi-kilo")
-    assert db.worker_get_all(backup.service_id) == []
+    assert not any(db.worker_get_all(s.id) for s in db.service_get_all())
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)

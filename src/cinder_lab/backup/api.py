@@ -9,12 +9,13 @@ chooses the host (and, with ``backup_use_same_host``, applies Kilo's rule there)
 
 from __future__ import annotations
 
-from cinder_lab import context, exception, objects, utils
+from cinder_lab import context, exception, utils
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.backup import Backup
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import volume_utils
 
@@ -79,4 +80,4 @@ class API:
         if config.is_kilo():
             self.backup_rpcapi.create_backup(ctxt, backup)
         else:
-            self.scheduler_rpcapi.create_backup(ctxt, objects.Backup.from_row(backup))
+            self.scheduler_rpcapi.create_backup(ctxt, Backup.from_row(backup, ctxt))

@@ -17,12 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from cinder_lab import context, exception, manager, objects
+from cinder_lab import context, exception, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.backup import Backup
+from cinder_lab.objects.backup_device import BackupDeviceInfo
+from cinder_lab.objects.volume import Volume
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
@@ -118,7 +121,7 @@ class BackupManager(manager.Manager):
         """Today: ask the volume's service for the device; its answer comes later."""
         self.take("Backup", row.id)
         try:
-            backup, vol = objects.Backup.from_row(row), objects.Volume.from_row(volume)
+            backup, vol = Backup.from_row(row, context), Volume.from_row(volume, context)
             device = self.volume_rpcapi.get_backup_device(context, backup, vol)
         except Exception as e:
             self.fail_on("Backup", row.id, e)
@@ -148,6 +151,8 @@ class BackupManager(manager.Manager):
         """Today: the volume service's answer; attach, read, detach, finish."""
         self.handled["continue_backup"] += 1
         row, volume = self._backup_to_create(manager.resource_id(backup, None, "backup"))
+        if isinstance(backup_device, dict):  # the reply of a volume service pinned below 3.2
+            backup_device = BackupDeviceInfo.from_primitive(backup_device, context)
         manager.require(hasattr(backup_device, "volume"), "backup_device is not a BackupDeviceInfo")
         self._answered.add(row.id)
         device_volume = backup_device.volume

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from cinder_lab import context, exception, manager, objects
+from cinder_lab import context, exception, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.backup import Backup
+from cinder_lab.objects.volume import Volume
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.scheduler.host_manager import HostManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
@@ -139,7 +141,7 @@ class SchedulerManager(manager.Manager):
             return
         LOG.info("backup %s: chose cinder-backup %s", row.id, host)
         row = db.backup_update(row.id, {"host": host})
-        self.backup_rpcapi.create_backup(context, objects.Backup.from_row(row))
+        self.backup_rpcapi.create_backup(context, Backup.from_row(row, context))
 
     def _volume_to_schedule(self, volume_id: object, request_spec: object) -> tuple:
         """The volume of a create_volume message and its checked spec, or InvalidMessage."""
@@ -172,5 +174,5 @@ class SchedulerManager(manager.Manager):
         LOG.info("volume %s: chose pool %s of %d usable", volume.id, host, len(pools))
         if not db.volume_conditional_update(volume.id, {"host": host}, "creating"):
             return  # changed meanwhile (e.g. failed by a cleanup): nothing to send
-        placed = objects.Volume.from_row(db.volume_get(volume.id))
+        placed = Volume.from_row(db.volume_get(volume.id), context)
         self.volume_rpcapi.create_volume(context, placed, request_spec, {})

@@ -6,10 +6,11 @@ the scheduler, which writes ``host@backend#pool`` and casts on to the backend.
 
 from __future__ import annotations
 
-from cinder_lab import context, exception, objects
+from cinder_lab import context, exception
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.volume import Volume
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 
 
@@ -77,7 +78,7 @@ class API:
         )
         try:
             self.scheduler_rpcapi.create_volume(
-                ctxt, objects.Volume.from_row(volume), request_spec(volume), {}
+                ctxt, Volume.from_row(volume, ctxt), request_spec(volume), {}
             )
         except Exception as e:
             # The row must not stay 'creating' when the cast never left.

@@ -11,11 +11,13 @@ import logging
 
 import oslo_messaging as messaging
 
-from cinder_lab import context, manager, objects
+from cinder_lab import context, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.backup_device import BackupDeviceInfo
+from cinder_lab.objects.volume import Volume
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
@@ -138,11 +140,19 @@ class VolumeManager(manager.Manager):
         self.handled["get_backup_device"] += 1
         manager.require(hasattr(backup, "volume_id"), "backup is not a Backup object")
         volume = self._own_volume(backup.volume_id)
-        device = objects.BackupDeviceInfo.from_volume(objects.Volume.from_row(volume))
+        # The lab's driver reads the volume itself: no temporary snapshot or clone.
+        answer = {
+            "backup_device": Volume.from_row(volume, ctxt),
+            "secure_enabled": False,
+            "is_snapshot": False,
+        }
+        if not (want_objects or async_call):
+            return answer  # Mitaka's dict form, for a client pinned below 3.2
+        device = BackupDeviceInfo.from_primitive(answer, ctxt)
         if async_call:
             self.backup_rpcapi.continue_backup(ctxt, backup, device)
             return None
-        return device if want_objects else device.obj_to_primitive()
+        return device
 
     def initialize_connection(
         self,

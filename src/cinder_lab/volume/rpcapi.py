@@ -104,7 +104,12 @@ class VolumeAPI(rpc.RPCAPI):
         return cctxt.call(ctxt, "get_backup_device", backup=backup)
 
     def initialize_connection(self, ctxt: RequestContext, volume: object, connector: dict) -> dict:
-        """Call: export the volume to ``connector`` (the backup host, to read it)."""
+        """Call: export the volume to ``connector`` (Nova's attach; today also a backup)."""
+        if config.is_kilo():
+            cctxt = self._get_cctxt(volume.host, "1.0")
+            return cctxt.call(
+                ctxt, "initialize_connection", volume_id=volume.id, connector=connector
+            )
         cctxt = self._get_cctxt(volume.service_topic_queue, "3.0")
         return cctxt.call(ctxt, "initialize_connection", connector=connector, volume=volume)
 
