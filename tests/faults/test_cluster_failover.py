@@ -36,7 +36,7 @@ from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from tests.faults import rabbit_node
-from tests.faults.conftest import backup_statuses, prepare_backups
+from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.faults.test_broker_restart import FAST_RECONNECT
 from tests.integration.conftest import RabbitLab
 from tests.integration.test_real_broker import all_up, rows
@@ -153,11 +153,9 @@ def test_cluster_nodes_stopped_in_the_middle_of_1000_casts(cluster, tmp_path, re
 
         def cast_all():
             api = backup_rpcapi.BackupAPI()
-            for backup_id, volume_id in pairs:
+            for backup_id, _volume_id in pairs:
                 try:
-                    api.create_backup(
-                        context.get_admin_context(), "maqi-kilo", backup_id, volume_id
-                    )
+                    api.create_backup(context.get_admin_context(), Sent(backup_id, "maqi-kilo"))
                     sent[0] += 1
                 except Exception:  # counted, not raised: the report says how many
                     failed[0] += 1
