@@ -13,13 +13,15 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from tests.compose import ROOT
+from tests.compose import IMAGE_ROOT, ROOT
+from tests.dap import DapSession
 
 # The compose variables that publish a host port (docker-compose.yml).
 PORT_VARIABLES = (
@@ -118,6 +120,18 @@ class DockerLab:
         """The learner's client, typed in the kilo-scheduler container."""
         return self.exec("kilo-scheduler", "cinder-lab", *args)
 
+    def cli_started(self, *args: str) -> subprocess.Popen:
+        """The client started, not waited for (a debugger will stop what it asked for)."""
+        return subprocess.Popen(
+            [*self.compose_argv, "--env-file", str(LOCAL_ENV), "exec", "-T", "kilo-scheduler"]
+            + ["cinder-lab", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def cli_json(self, *args: str):
         out = self.cli(*args, "-f", "json")
         assert out.returncode == 0, out.stderr[-2000:]
@@ -178,3 +192,42 @@ class DockerLab:
             env=self.env,
             timeout=300,
         )
+
+
+# -- a debugger, as VS Code attaches to a container's published debugpy port --
+
+MAPPING = {"pathMappings": [{"localRoot": str(ROOT), "remoteRoot": IMAGE_ROOT}]}
+
+
+def attach(port: int, arguments: dict, breakpoints: dict | None = None) -> DapSession:
+    """Attach as VS Code does, retrying while the restarted container's debugpy comes up
+    (docker's port proxy accepts a connection before anything listens behind it)."""
+    for _ in range(60):
+        session = DapSession(port, timeout=60)
+        try:
+            session.attach({**arguments, **MAPPING}, breakpoints)
+            return session
+        except (ConnectionError, OSError):
+            session.sock.close()
+            time.sleep(1)
+    raise AssertionError(f"no debug adapter on 127.0.0.1:{port}")
+
+
+def line_of(path: Path, after: str, text: str) -> int:
+    lines = path.read_text().splitlines()
+    start = next(n for n, line in enumerate(lines) if after in line)
+    return 1 + next(n for n in range(start, len(lines)) if lines[n] == text)
+
+
+def stop_at(session: DapSession, path: Path, line: int, expression: str) -> str:
+    """Wait for the breakpoint at ``path:line``, evaluate ``expression`` there, continue."""
+    stopped = session.event("stopped", timeout=90)["body"]
+    assert stopped["reason"] == "breakpoint"
+    frames = session.request("stackTrace", {"threadId": stopped["threadId"]})["stackFrames"]
+    assert (Path(frames[0]["source"]["path"]), frames[0]["line"]) == (path, line)
+    value = session.request(
+        "evaluate", {"expression": expression, "frameId": frames[0]["id"], "context": "watch"}
+    )["result"]
+    session.request("setBreakpoints", {"source": {"path": str(path)}, "breakpoints": []})
+    session.request("continue", {"threadId": stopped["threadId"]})
+    return value

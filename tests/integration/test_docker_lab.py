@@ -18,15 +18,13 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import compose
 from tests.compose import ROOT
-from tests.dap import DapSession
-from tests.docker_lab import DockerLab, require_engine
+from tests.docker_lab import DockerLab, attach, line_of, require_engine, stop_at
 from tests.integration.test_compose_lab import started_hosts
 from tests.procs import wait_until
 
@@ -34,7 +32,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("doc
 
 KILO = ("kilo-volume", "kilo-backup", "kilo-scheduler")
 SRC = ROOT / "src" / "cinder_lab"
-MAPPING = {"pathMappings": [{"localRoot": str(ROOT), "remoteRoot": compose.IMAGE_ROOT}]}
 
 
 @pytest.fixture(scope="module")
@@ -143,93 +140,45 @@ def test_rabbitmqctl_in_the_broker_container_lists_the_notes_topology(lab):
     assert lab_consumers == {q: 1 for q in lab_queues} | {"cinder-volume": 3}
 
 
-def attach(port: int, arguments: dict, breakpoints: dict | None = None) -> DapSession:
-    """Attach as VS Code does, retrying while the restarted container's debugpy comes up
-    (docker's port proxy accepts a connection before anything listens behind it)."""
-    for _ in range(60):
-        session = DapSession(port, timeout=60)
-        try:
-            session.attach({**arguments, **MAPPING}, breakpoints)
-            return session
-        except (ConnectionError, OSError):
-            session.sock.close()
-            subprocess.run(["sleep", "1"])
-    raise AssertionError(f"no debug adapter on 127.0.0.1:{port}")
-
-
-def line_of(path: Path, after: str, text: str) -> int:
-    lines = path.read_text().splitlines()
-    start = next(n for n, line in enumerate(lines) if after in line)
-    return 1 + next(n for n in range(start, len(lines)) if lines[n] == text)
-
-
-def stop_at(session: DapSession, path: Path, line: int, expression: str) -> str:
-    """Wait for the breakpoint at ``path:line``, evaluate ``expression`` there, continue."""
-    stopped = session.event("stopped", timeout=90)["body"]
-    assert stopped["reason"] == "breakpoint"
-    frames = session.request("stackTrace", {"threadId": stopped["threadId"]})["stackFrames"]
-    assert (Path(frames[0]["source"]["path"]), frames[0]["line"]) == (path, line)
-    value = session.request(
-        "evaluate", {"expression": expression, "frameId": frames[0]["id"], "context": "watch"}
-    )["result"]
-    session.request("setBreakpoints", {"source": {"path": str(path)}, "breakpoints": []})
-    session.request("continue", {"threadId": stopped["threadId"]})
-    return value
-
-
-def test_a_debugger_stops_in_backup_manager_and_in_a_forked_volume_child(lab):
+def test_a_debugger_attached_to_kilo_backup_stops_in_backup_manager(lab):
     # The recipe of docs/compose.md: DEBUGPY=1 docker compose up -d SERVICE.
     out = lab.compose("up", "-d", "kilo-backup", "openstack-volume", env={"DEBUGPY": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     manager = SRC / "backup" / "manager.py"
     line = line_of(manager, "def create_backup(", "        backup = db.backup_get(backup_id)")
     session = attach(lab.ports["KILO_BACKUP_DEBUG_PORT"], {}, {str(manager): [line]})
-    sessions = [session]
     try:
         volume = lab.cli_json("create", "1", "--wait")
-        client = subprocess.Popen(
-            [*lab.compose_argv, "--env-file", "tools/images/local.env", "exec", "-T"]
-            + ["kilo-scheduler", "cinder-lab", "backup-create", "--wait", "-f", "json"]
-            + [volume["id"]],
-            cwd=ROOT,
-            env=lab.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        client = lab.cli_started("backup-create", "--wait", "-f", "json", volume["id"])
         assert stop_at(session, manager, line, "self.host") == "'maqi-kilo'"
         stdout, stderr = client.communicate(timeout=120)
         assert client.returncode == 0, stderr
         assert json.loads(stdout)["status"] == "available"
+    finally:
+        session.close()
 
-        # openstack-volume forked one child per backend: attach the whatever_it_is one.
-        main = attach(lab.ports["OPENSTACK_VOLUME_DEBUG_PORT"], {"subProcess": True})
-        sessions.append(main)
+
+def test_a_debugger_stops_in_a_forked_volume_child_of_openstack_volume(lab):
+    """openstack-volume (DEBUGPY=1 since the test above) forked one child per backend:
+    the adapter offers both; attach the whatever_it_is one and stop in it."""
+    main = attach(lab.ports["OPENSTACK_VOLUME_DEBUG_PORT"], {"subProcess": True})
+    sessions = [main]
+    try:
         offered = [main.event("debugpyAttach", timeout=60)["body"] for _ in range(2)]
         (cid,) = lab.containers("--filter", "label=com.docker.compose.service=openstack-volume")
         logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
         hosts = started_hosts(logs.stdout + logs.stderr)
         assert {b["subProcessId"] for b in offered} == set(hosts)
         (body,) = [b for b in offered if hosts[b["subProcessId"]].endswith("@whatever_it_is")]
-        vmanager = SRC / "volume" / "manager.py"
-        vline = line_of(vmanager, "def create_volume(", "        volume = db.volume_get(volume_id)")
-        child = attach(lab.ports["OPENSTACK_VOLUME_DEBUG_PORT"], body, {str(vmanager): [vline]})
+        manager = SRC / "volume" / "manager.py"
+        line = line_of(manager, "def create_volume(", "        volume = db.volume_get(volume_id)")
+        child = attach(lab.ports["OPENSTACK_VOLUME_DEBUG_PORT"], body, {str(manager): [line]})
         sessions.append(child)
-        client = subprocess.Popen(
-            [*lab.compose_argv, "--env-file", "tools/images/local.env", "exec", "-T"]
-            + ["kilo-scheduler", "cinder-lab", "create", "--volume-type", "new_lvm_backend"]
-            + ["--wait", "-f", "json", "1"],
-            cwd=ROOT,
-            env=lab.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        host = stop_at(child, vmanager, vline, "self.host")
+        client = lab.cli_started("create", "--volume-type", "new_lvm_backend", "--wait", "1")
+        host = stop_at(child, manager, line, "self.host")
         assert host == "'maqi-openstack.novalocal@whatever_it_is'"
         stdout, stderr = client.communicate(timeout=120)
         assert client.returncode == 0, stderr
-        assert json.loads(stdout)["status"] == "available"
     finally:
         for s in reversed(sessions):
             s.close()
