@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.db import api as db
 from cinder_lab.observe import envelope, graph, route, topology, trace
+from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import api as volume_api
 from tests.procs import run_cli
 from tests.procs import wait_status as wait
@@ -50,7 +52,9 @@ def test_topology_maps_each_consumer_to_its_service(lab):
 
 def test_stopped_service_leaves_a_dead_end_in_every_rendering(lab):
     lab.stop(lab.find("cinder-backup", "maqi-kilo"))
-    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), "maqi-kilo", "b", "v")
+    # Kilo's cast (the default lab_release): only backup_id travels, to server=backup.host.
+    backup = SimpleNamespace(id="b", host="maqi-kilo")
+    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), backup)
     topo = topology.snapshot(None)
     dead = {q.name: q for q in topo.dead_ends()}
     # The server queues outlive the process; the auto-delete fanout queue does not.
@@ -86,7 +90,10 @@ def test_trace_shows_cast_call_reply_and_a_dropped_cast(lab):
         correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
         bak = backup_api.API().create(ctxt, vol.id)
         assert wait(db.backup_get, bak.id).status == "available"
-        backup_rpcapi.BackupAPI().create_backup(ctxt, "no-such-host", "b-1", vol.id)
+        # Kilo's backup reads the volume locally: no call. get-pools is Kilo's call.
+        assert scheduler_rpcapi.SchedulerAPI().get_pools(ctxt)
+        lost = SimpleNamespace(id="b-1", host="no-such-host")
+        backup_rpcapi.BackupAPI().create_backup(ctxt, lost)
         trace.run(records, correlator, events.append, count=4, timeout=5)
 
     cast, call, reply, dropped = events
@@ -97,15 +104,12 @@ def test_trace_shows_cast_call_reply_and_a_dropped_cast(lab):
     assert cast.consumed_by == [f"cinder-backup maqi-kilo (pid {_pid()})"]
     assert cast.request_id and cast.request_id == call.request_id
 
-    assert (call.kind, call.method, call.routing_key) == (
-        "call",
-        "get_backup_device",
-        "cinder-volume.maqi-kilo@ceph",
-    )
+    assert (call.kind, call.method, call.routing_key) == ("call", "get_pools", "cinder-scheduler")
+    assert call.args == {"filters": None}
     assert call.reply_queue.startswith("reply_")
-    assert call.consumed_by == [f"cinder-volume maqi-kilo@ceph (pid {_pid()})"]
+    assert call.consumed_by == [f"cinder-scheduler maqi-kilo (pid {_pid()})"]
 
-    assert (reply.kind, reply.reply_to, reply.exchange) == ("reply", "get_backup_device", "")
+    assert (reply.kind, reply.reply_to, reply.exchange) == ("reply", "get_pools", "")
     assert reply.routing_key == call.reply_queue == reply.queues[0]
     assert reply.msg_id == call.msg_id
 
