@@ -291,3 +291,34 @@ def test_describe_prints_two_lines_with_the_fate():
         "  reply  (result)                     exchange=(default exchange) routing_key=reply_x\n"
         "         -> queue DROPPED: no queue bound"
     )
+
+
+def test_describe_shows_versioned_objects_by_name_version_and_id():
+    volume = {
+        "versioned_object.name": "Volume",
+        "versioned_object.namespace": "cinder",
+        "versioned_object.version": "1.9",
+        "versioned_object.data": {"id": "v-1", "host": "maqi-kilo@ceph#ceph"},
+        "versioned_object.changes": ["host"],
+    }
+    device = {
+        "versioned_object.name": "BackupDeviceInfo",
+        "versioned_object.version": "1.0",
+        "versioned_object.data": {"volume": volume, "secure_enabled": False},
+    }
+    msg = {"method": "continue_backup", "version": "2.0", "args": {"volume": volume}}
+    msg["args"]["backup_device"] = device
+    cast = memory_tap.Published(None, "openstack", "cinder-backup.h", ["cinder-backup.h"], msg)
+    text = envelope.describe(cast)
+    assert text.splitlines()[0].split()[:2] == ["cast", "continue_backup"]
+    assert "v2.0" in text.splitlines()[0]
+    assert text.splitlines()[2].split("   ")[-1] == (
+        "backup_device=BackupDeviceInfo 1.0 (Volume 1.9 v-1) volume=Volume 1.9 v-1"
+    )
+    assert envelope.describe_args({"backup_id": "b", "force": True}) == 'backup_id="b" force=true'
+    # trace -f json keeps the whole message; the text form names the object.
+    raw = trace.Raw("publish", "openstack", "cinder-backup.h", ["cinder-backup.h"], msg, None)
+    event = trace.make_event(raw)
+    assert event.to_dict()["message"]["args"]["volume"] == volume
+    assert event.version == "2.0"
+    assert "volume=Volume 1.9 v-1" in trace.format_event(event)
