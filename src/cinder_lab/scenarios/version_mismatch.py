@@ -49,6 +49,7 @@ class VersionMismatch:
         row = db.service_get_by_args(BACKEND, "cinder-volume")
         db.service_update(row.id, {"rpc_current_version": "3.16"})
         rpc.reset_version_caps()  # as on SIGHUP or a restart: read the rows again
+        s.say("services: cinder-volume maqi-kilo@ceph rpc_current_version = 3.16")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
         s.lab.start_backup()  # the new process pins itself at start
         with s.watch() as events:
