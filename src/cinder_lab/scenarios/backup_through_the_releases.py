@@ -184,4 +184,5 @@ class BackupThroughTheReleases:
         )
         s.step("where the note's backup ends")
         for release, change, ending in ENDINGS:
-            s.say(f"{release:<8}{change:<36}-> {ending}")
+            arrow = "-> " if change else "   "  # a continued ending
+            s.say(f"{release:<8}{change:<36}{arrow}{ending}")
