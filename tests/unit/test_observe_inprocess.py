@@ -12,6 +12,7 @@ import pytest
 from cinder_lab import context, exception, memory_tap, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
+from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe import envelope, graph, route, topology, trace
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
@@ -322,3 +323,55 @@ def test_describe_shows_versioned_objects_by_name_version_and_id():
     assert event.to_dict()["message"]["args"]["volume"] == volume
     assert event.version == "2.0"
     assert "volume=Volume 1.9 v-1" in trace.format_event(event)
+
+
+def _rows_of_the_note() -> object:
+    """An up cinder-backup on maqi-kilo, an up cinder-volume on new_host_name@ceph, a volume."""
+    for host, binary in (("maqi-kilo", "cinder-backup"), ("new_host_name@ceph", "cinder-volume")):
+        row = db.service_create({"host": host, "binary": binary, "topic": binary})
+        db.service_heartbeat(row.id)
+    return db.volume_create({"size": 1, "status": "available", "host": "new_host_name@ceph#ceph"})
+
+
+def test_route_of_a_kilo_backup_reads_locally(memory_conf):
+    vol = _rows_of_the_note()
+    db.service_create(
+        {"host": "new_host_name", "binary": "cinder-backup", "topic": "cinder-backup"}
+    )
+    db.service_heartbeat(db.service_get_by_args("new_host_name", "cinder-backup").id)
+    explained = route.explain(vol.id, "backup")
+    fields = dict(explained.fields)
+    assert fields["lab_release"] == "kilo"
+    assert "reads the volume through its own driver for [ceph], no RPC" in fields["then"]
+    assert explained.ok, explained.verdict
+    assert "needs [ceph] in the backup host's enabled_backends" in explained.verdict
+    assert not [name for name, _ in explained.fields if name.startswith("to volume")]
+
+
+@pytest.mark.parametrize("same_host", [False, True])
+def test_route_of_a_current_backup_goes_through_the_scheduler(memory_conf, same_host):
+    CONF.set_override("lab_release", "current")
+    CONF.set_override("backup_use_same_host", same_host)
+    try:
+        vol = _rows_of_the_note()
+        explained = route.explain(vol.id, "backup")
+    finally:
+        CONF.clear_override("lab_release")
+        CONF.clear_override("backup_use_same_host")
+    fields = dict(explained.fields)
+    assert fields["routing key"] == "cinder-scheduler"
+    if same_host:
+        # Kilo's rule, moved to the scheduler: the API accepts, the backup ends in error.
+        assert "NONE" in fields["scheduler picks"]
+        assert not explained.ok
+        assert explained.verdict.startswith("FAILS LATER: the API accepts")
+        assert "Service not found for creating backup." in explained.verdict
+        assert "no cinder-backup service with host 'new_host_name'" in explained.verdict
+        return
+    assert fields["scheduler picks"] == "any reporting one: maqi-kilo"
+    assert fields["to backup: routing key"] == "cinder-backup.maqi-kilo"
+    key = "cinder-volume.new_host_name@ceph.new_host_name"
+    assert fields["to volume: routing key"] == key
+    assert explained.ok, explained.verdict
+    assert explained.verdict.startswith("OK: a scheduler picks cinder-backup maqi-kilo")
+    assert f"casts get_backup_device to {key}" in explained.verdict
