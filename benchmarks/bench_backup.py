@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import kombu
 import oslo_messaging as messaging
@@ -139,12 +140,14 @@ def cast_clients(ctxt: context.RequestContext) -> dict[str, Callable[[str], None
     api = backup_rpcapi.BackupAPI()
     # Same topic and version as BackupAPI's target, so the bytes on the wire are the same.
     bare = messaging.get_rpc_client(
-        rpc.TRANSPORT, messaging.Target(topic=CONF.backup_topic, version="2.0")
+        rpc.TRANSPORT,
+        messaging.Target(
+            topic=CONF.backup_topic, version=backup_rpcapi.BackupAPI.KILO_RPC_API_VERSION
+        ),
     )
-    volume_id = str(uuid.uuid4())
 
     def via_rpcapi(backup_id: str) -> None:
-        api.create_backup(ctxt, HOST, backup_id, volume_id)
+        api.create_backup(ctxt, SimpleNamespace(id=backup_id, host=HOST))
 
     def via_bare(backup_id: str) -> None:
         bare.prepare(server=HOST).cast(ctxt, "create_backup", backup_id=backup_id)
