@@ -135,11 +135,11 @@ def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: object) -> None:
-            hub.close()  # type: ignore[attr-defined]  # open event streams end now
-            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            hub.close()  # open event streams end now
+            super().handle_exit(sig, frame)
 
     config = uvicorn.Config(
-        make_app(hub, watcher, stories),  # type: ignore[arg-type]
+        make_app(hub, watcher, stories),
         log_level="warning",
         timeout_graceful_shutdown=5,
         lifespan="off",

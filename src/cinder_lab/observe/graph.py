@@ -62,8 +62,19 @@ def _consumer_key(c: Consumer) -> str:
 
 
 def build(topo: Topology) -> Graph:
-    """One graph for all three renderings."""
+    """One graph for all three renderings: exchanges, queues, consumers, services rows."""
     g = Graph()
+    _add_exchanges_and_queues(g, topo)
+    _add_consumers(g, topo)
+    # A dead queue still names its service: show that row (down, or absent) too.
+    for q in topo.queues:
+        if q.dead_end and q.service is not None:
+            sid = _add_service(g, q.service)
+            g.edges.append(Edge(g.nodes[f"q:{q.name}"].id, sid, "named after", dead=True))
+    return g
+
+
+def _add_exchanges_and_queues(g: Graph, topo: Topology) -> None:
     bound = {b.source for b in topo.bindings}
     for ex in topo.exchanges:
         if not ex.name:
@@ -89,42 +100,34 @@ def build(topo: Topology) -> Graph:
         if q.kind == "reply" and q.name not in has_binding:
             src = g.add("ex:", 0, [DEFAULT_EXCHANGE, "exchange (direct)"])
             g.edges.append(Edge(src, g.nodes[f"q:{q.name}"].id, q.name))
+
+
+def _add_consumers(g: Graph, topo: Topology) -> None:
     queues_of: dict[str, list[str]] = {}
     for c in topo.consumers:
         queues_of.setdefault(c.connection, []).append(c.queue)
     for c in topo.consumers:
         who = f"{c.process or '?'} pid {c.pid}" if c.pid else c.connection
         mine = queues_of[c.connection]
-        what = (
-            "reply listener"
-            if all(q.startswith("reply_") for q in mine)
-            else f"consumes {len(mine)} queue(s)"
-        )
+        replies = all(q.startswith("reply_") for q in mine)
+        what = "reply listener" if replies else f"consumes {len(mine)} queue(s)"
         cid = g.add(_consumer_key(c), 2, ["consumer", who, what])
         if not any(e.src == g.nodes[f"q:{c.queue}"].id and e.dst == cid for e in g.edges):
             g.edges.append(Edge(g.nodes[f"q:{c.queue}"].id, cid))
         if c.service is not None:
-            s = c.service
-            sid = g.add(
-                f"svc:{s.id}",
-                3,
-                [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
-                dead=s.state != "up" or s.status != "enabled",
-            )
+            sid = _add_service(g, c.service)
             if not any(e.src == cid and e.dst == sid for e in g.edges):
                 g.edges.append(Edge(cid, sid))
-    # A dead queue still names its service: show that row (down, or absent) too.
-    for q in topo.queues:
-        if q.dead_end and q.service is not None:
-            s = q.service
-            sid = g.add(
-                f"svc:{s.id}",
-                3,
-                [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
-                dead=s.state != "up" or s.status != "enabled",
-            )
-            g.edges.append(Edge(g.nodes[f"q:{q.name}"].id, sid, "named after", dead=True))
-    return g
+
+
+def _add_service(g: Graph, s: object) -> str:
+    """The node of one services row (red unless up and enabled)."""
+    return g.add(
+        f"svc:{s.id}",
+        3,
+        [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
+        dead=s.state != "up" or s.status != "enabled",
+    )
 
 
 # -- Mermaid -----------------------------------------------------------------------

@@ -135,4 +135,4 @@ def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlet
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
     handlers = {HTTPException: _http_error, exception.CinderLabException: _lab_error}
-    return Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    return Starlette(routes=routes, exception_handlers=handlers)

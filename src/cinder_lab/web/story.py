@@ -39,7 +39,7 @@ class SteppedStage(Stage):
     """A scenario's workbench that pauses before each step after the first."""
 
     def __init__(self, runner: StoryRunner, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.runner = runner
 
     def step(self, title: str) -> None:
