@@ -45,11 +45,7 @@ def inprocess_lab() -> Iterator[object]:
     memory_tap.install()
     lab = Lab()
     try:
-        if CONF.enabled_backends:
-            lab.start_volume()
-        lab.start_backup()
-        lab.start_scheduler()
-        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+        lab.start_configured()
         yield lab
     finally:
         lab.close()
