@@ -27,7 +27,7 @@ def service_is_up(service: object) -> bool:
 
     Mirrors cinder.utils.service_is_up.
     """
-    last = service.updated_at or service.created_at  # type: ignore[attr-defined]
+    last = service.updated_at or service.created_at
     if last is None:
         return False
     elapsed = (utcnow() - last).total_seconds()
@@ -76,7 +76,7 @@ def service_state(service: object) -> str:
 
 def service_status(service: object) -> str:
     """The Status column of ``service-list``: ``enabled`` or ``disabled``."""
-    return "disabled" if service.disabled else "enabled"  # type: ignore[attr-defined]
+    return "disabled" if service.disabled else "enabled"
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
@@ -197,3 +197,16 @@ def follow_debugger_into_threads() -> None:
     trace = sys.gettrace()
     if isinstance(getattr(trace, "__self__", None), bdb.Bdb) and threading.gettrace() is None:
         threading.settrace(trace)
+
+
+MAX_ERROR = 300
+
+
+def one_line(e: BaseException | str) -> str:
+    """The first line of an error, password masked, printable, at most MAX_ERROR characters."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # Bytes that were not UTF-8 on the command line arrive as surrogates: print them escaped.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > MAX_ERROR:
+        text = text[:MAX_ERROR] + "..."
+    return mask_url(text)

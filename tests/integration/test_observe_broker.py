@@ -194,11 +194,13 @@ def test_trace_shows_cast_call_reply_and_dropped(rabbit_lab, mgmt):
         ["cinder-backup.maqi-kilo"],
     )
     assert cast["args"] == {"backup_id": backup_id} and not cast["dropped"]
-    assert cast["consumed_by"][0].startswith("cinder-backup maqi-kilo (pid ")
+    # By pid, or by queue name when the management API had not listed the channel yet.
+    assert cast["consumed_by"][0].startswith("cinder-backup maqi-kilo ")
     # Kilo's cinder-backup read the volume through its own driver: no call to cinder-volume.
     assert not [e for e in tracer.events if e["method"] == "get_backup_device"]
     (call,) = by_method[("call", "get_pools")]
     assert (call["routing_key"], call["queues"]) == ("cinder-scheduler", ["cinder-scheduler"])
+    assert call["args"] == {"filters": None} and call["version"] == "1.7"
     assert call["reply_queue"].startswith("reply_")
     assert call["consumed_by"][0].startswith("cinder-scheduler maqi-kilo (pid ")
     (reply,) = by_method[("reply", "get_pools")]
@@ -224,8 +226,8 @@ def test_trace_shows_cast_call_reply_and_dropped(rabbit_lab, mgmt):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(tuple("0123456789")), out.stdout
-    assert "FANOUT update_service_capabilities  exchange=cinder-scheduler_fanout" in out.stdout
-    assert '"host": "maqi-kilo@ceph"' in out.stdout  # the args, printed as they are
+    assert "FANOUT update_service_capabilities v1.0  exchange=cinder-scheduler_fanout" in out.stdout
+    assert 'host="maqi-kilo@ceph"' in out.stdout  # the args, on one line
     assert "consumed by cinder-scheduler maqi-kilo (pid " in out.stdout
 
 
@@ -290,3 +292,36 @@ def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
     out = run_cli(bad, "topology")
     assert "!! DEAD END: cinder-volume.maqi-kilo@ceph: nobody consumes it" in out.stdout
     assert "its service cinder-volume maqi-kilo@ceph is down" in out.stdout
+
+
+def test_two_traces_at_once_do_not_blind_each_other(rabbit_lab, mgmt):
+    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
+    rabbit_lab.start("cinder-lab-scheduler", conf)
+    wait_until(all_up(("cinder-scheduler", "maqi-kilo")))
+    first = TraceProcess(conf, "--timeout", "90")
+    second = TraceProcess(conf, "--timeout", "90")
+    try:
+        assert mgmt.tracing() is True
+        code, err = first.stop(signal.SIGTERM)
+        assert code == 0, err
+        # The first trace turned the firehose on, but the second still taps it.
+        assert mgmt.tracing() is True
+        run_cli(conf, "get-pools")
+        wait_until(
+            lambda: [e for e in second.events if e["method"] == "get_pools"],
+            what="the second trace to see get_pools",
+        )
+    finally:
+        code, err = second.stop(signal.SIGHUP)
+        first.stop()
+    assert code == 0, err
+    # The last one out turned it off (the fixture checks that and that no tap is left).
+
+
+def test_trace_refuses_a_timeout_that_is_not_a_finite_positive_number(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text("[DEFAULT]\ntransport_url = kombu+memory:////\n")
+    for bad in ("nan", "inf", "-5", "0"):
+        out = run_cli(conf, "trace", "--timeout", bad)
+        assert out.returncode == 2, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr

@@ -15,11 +15,11 @@ from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, rpc
-from cinder_lab.cmd import common, hosts, observe, scenario, shell
+from cinder_lab.cmd import common, hosts, observe, scenario, shell, web
 from cinder_lab.common import config
 
 # The command registry, in one place: every command module exports COMMANDS.
-COMMAND_MODULES = (shell, hosts, scenario, observe)
+COMMAND_MODULES = (shell, hosts, scenario, observe, web)
 
 
 def commands() -> dict[str, type]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, utils
 from cinder_lab.common.config import CONF
+from cinder_lab.utils import one_line
 
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
 
@@ -59,19 +60,6 @@ def setup_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-MAX_ERROR = 300
-
-
-def one_line(e: BaseException | str) -> str:
-    """The first line of an error, password masked, printable, at most MAX_ERROR characters."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    # Bytes that were not UTF-8 on the command line arrive as surrogates: print them escaped.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    if len(text) > MAX_ERROR:
-        text = text[:MAX_ERROR] + "..."
-    return utils.mask_url(text)
-
-
 def run(prog: str, body: Callable[[], int | None]) -> int:
     """Run ``body``; turn the lab's errors into ``prog: error: ...`` and exit 1."""
     try:
@@ -103,7 +91,7 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         setup_logging()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
-        return launcher.serve(make_service)  # type: ignore[arg-type]
+        return launcher.serve(make_service)
 
     return run(prog, body)
 
@@ -127,7 +115,7 @@ def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
 
 def one_line_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make ``parser`` report bad arguments on one line."""
-    parser.error = types.MethodType(_one_line_error, parser)  # type: ignore[method-assign]
+    parser.error = types.MethodType(_one_line_error, parser)
     return parser
 
 
@@ -147,11 +135,11 @@ class LabMixin:
     """One-line errors for every ``cinder-lab`` command: bad arguments and failures alike."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        return one_line_parser(super().get_parser(prog_name))  # type: ignore[misc]
+        return one_line_parser(super().get_parser(prog_name))
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         try:
-            return super().run(parsed_args)  # type: ignore[misc]
+            return super().run(parsed_args)
         except exception.CinderLabException as e:
             # cliff logs str(err) as is: keep it one short, printable, masked line.
             raise exception.CinderLabException(one_line(e)) from None

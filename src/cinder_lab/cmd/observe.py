@@ -19,7 +19,7 @@ import prettytable
 from cliff import command, show
 
 from cinder_lab import exception, memory_tap, rpc, utils
-from cinder_lab.cmd.common import LabMixin
+from cinder_lab.cmd.common import LabMixin, positive_seconds
 from cinder_lab.common.config import CONF
 from cinder_lab.observe import graph, route, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError
@@ -45,11 +45,7 @@ def inprocess_lab() -> Iterator[object]:
     memory_tap.install()
     lab = Lab()
     try:
-        if CONF.enabled_backends:
-            lab.start_volume()
-        lab.start_backup()
-        lab.start_scheduler()
-        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+        lab.start_configured()
         yield lab
     finally:
         lab.close()
@@ -95,12 +91,21 @@ def topology_text(topo: topology.Topology) -> str:
     out.append(_table(["Name", "Type"], exchanges))
     out += ["", "Queues"]
     queue_columns = ["Name", "Messages", "Consumers", "Its name points to", "Row state"]
-    out.append(_table(queue_columns, _queue_rows(topo)))
+    queue_rows, consumer_rows = _queue_rows(topo), _consumer_rows(topo)
+    consumer_columns = ["Queue", "Process", "PID", "Service", "Row", "Status", "State"]
+    if len(topo.nodes()) > 1:
+        # A cluster: where each queue (its leader) and each consumer's connection live.
+        queue_columns.append("Node (leader)")
+        queue_rows = [(*r, q.node or "-") for r, q in zip(queue_rows, topo.queues, strict=True)]
+        consumer_columns.append("Connection on")
+        consumer_rows = [
+            (*r, c.node or "-") for r, c in zip(consumer_rows, topo.consumers, strict=True)
+        ]
+    out.append(_table(queue_columns, queue_rows))
     out += ["", "Bindings"]
     out.append(_table(["Source", "Routing key", "Destination"], bindings))
     out += ["", "Consumers"]
-    consumer_columns = ["Queue", "Process", "PID", "Service", "Row", "Status", "State"]
-    out.append(_table(consumer_columns, _consumer_rows(topo)))
+    out.append(_table(consumer_columns, consumer_rows))
     dead = topo.dead_ends()
     out.append("")
     if not dead:
@@ -159,7 +164,9 @@ class Trace(LabMixin, command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--count", type=int, metavar="N", help="stop after N messages")
-        parser.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+        parser.add_argument(
+            "--timeout", type=positive_seconds, metavar="S", help="stop after S seconds"
+        )
         parser.add_argument(
             "-f",
             "--format",
@@ -182,12 +189,10 @@ class Trace(LabMixin, command.Command):
     def take_action(self, args: argparse.Namespace) -> int:
         if args.count is not None and args.count < 1:
             raise exception.InvalidInput(reason="--count must be at least 1")
-        if args.timeout is not None and args.timeout <= 0:
-            raise exception.InvalidInput(reason="--timeout must be positive")
         emit = self._emit(args)
         # A signal ends the trace at its next poll, so the firehose is put back as it was.
         stop = utils.stop_event()
-        bound = f" (until {args.count or 'any number of'} messages or {args.timeout or '∞'} s)"
+        bound = _bound_text(args.count, args.timeout)
         if rpc.is_in_process(CONF):
             print(
                 "single-process mode: tracing the in-process broker while this config's "
@@ -210,6 +215,13 @@ class Trace(LabMixin, command.Command):
         return 0
 
 
+def _bound_text(count: int | None, timeout: float | None) -> str:
+    """When the trace ends, as its header says it."""
+    limits = [f"{count} message(s)" if count else "", f"{timeout:g} s" if timeout else ""]
+    limits = [limit for limit in limits if limit]
+    return f" (until {' or '.join(limits)})" if limits else " (until Ctrl-C)"
+
+
 class Route(LabMixin, show.ShowOne):
     """Explain, without sending anything, how a backup (or volume) request would travel."""
 
@@ -228,6 +240,11 @@ class Route(LabMixin, show.ShowOne):
 
     def take_action(self, args: argparse.Namespace) -> tuple:
         if not route.UUID.match(args.target):
+            if route.LOOKS_LIKE_AN_ID.match(args.target):
+                raise exception.InvalidInput(
+                    reason=f"{args.target!r} is not a volume id (a UUID is 36 characters, "
+                    "8-4-4-4-12 hex digits) nor a host string"
+                )
             volume_utils.check_host_string(args.target)  # fails before anything else
         topo, note = None, ""
         if rpc.is_in_process(CONF):

@@ -38,7 +38,7 @@ def _make_engine(url: str) -> Engine:
             @event.listens_for(engine, "connect")
             def _wal(dbapi_conn: object, _record: object) -> None:
                 # Several service processes write heartbeats to one file.
-                cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+                cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.close()
 
