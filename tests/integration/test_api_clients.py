@@ -19,7 +19,7 @@ import pytest
 from cinder_lab import utils
 from cinder_lab.db import api as db
 from tests.integration.conftest import RabbitLab
-from tests.procs import BIN, free_port, wait_until
+from tests.procs import BIN, free_port, run_cli, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -143,6 +143,17 @@ def test_the_note_with_cinderclient_kilo(rabbit_lab: RabbitLab) -> None:
     assert "ERROR: Service cinder-backup could not be found. (HTTP 500)" in refused.stderr
     assert [b.id for b in db.backup_get_all()] == backups_before  # nothing stored, nothing sent
     assert db.volume_get(second["id"]).status == "available"
+
+    # The lab's own client, pointed at the API by [api] endpoint, tells the same story.
+    client_conf = rabbit_lab.tmp / "client.conf"
+    conf_text = (rabbit_lab.tmp / "maqi-kilo-kilo.conf").read_text()
+    client_conf.write_text(conf_text.replace("[api]\n", f"[api]\nendpoint = {clients.endpoint}\n"))
+    shown = run_cli(client_conf, "show", first["id"], "-f", "json")
+    assert json.loads(ok(shown))["os-vol-host-attr:host"] == "maqi-kilo@ceph#ceph"
+    refused = run_cli(client_conf, "backup-create", second["id"])
+    assert refused.returncode == 1
+    assert "Service cinder-backup could not be found. (HTTP 500)" in refused.stderr
+    assert [b.id for b in db.backup_get_all()] == backups_before
     assert "Traceback" not in api.output()
 
 

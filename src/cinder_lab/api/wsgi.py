@@ -23,8 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cinder_lab import context, exception, utils
-from cinder_lab.api import errors, microversions
-from cinder_lab.common.config import CONF
+from cinder_lab.api import errors, microversions, opts
 
 LOG = logging.getLogger(__name__)
 
@@ -133,7 +132,7 @@ def resource(controller: Controller, status: int = 200) -> Callable[[Request], A
     async def endpoint(request: Request) -> Response:
         request_id = f"req-{uuid.uuid4()}"
         headers = {"x-compute-request-id": request_id, "x-openstack-request-id": request_id}
-        limit = CONF.api.max_request_body_size
+        limit = opts.CONF.api.max_request_body_size
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             message = f"Request is too large. Larger than max_request_body_size ({limit})."

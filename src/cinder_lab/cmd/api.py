@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from cinder_lab import rpc, utils
+from cinder_lab.api import opts  # noqa: F401 - [api] registered before the files are parsed
 from cinder_lab.cmd import common
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF

@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 
 from cinder_lab import exception, utils
-from cinder_lab.common.config import CONF
+from cinder_lab.api.opts import CONF  # registers [api]
 
 TOKEN = "admin:admin"  # noauth: user:project, an admin, as cinderclient's noauth plugin sends
 # The API answers within its own RPC timeout; this only bounds a hung server.

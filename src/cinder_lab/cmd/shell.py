@@ -1,17 +1,20 @@
 """The client's commands; mirrors python-cinderclient's shell (service-list, create, ...).
 
-The lab has no REST API: commands call the same ``volume/api.py`` and
-``backup/api.py`` that cinder-api would, so the casts leave from here.
+Without ``[api] endpoint`` commands call the same ``volume/api.py`` and
+``backup/api.py`` that cinder-api would, so the casts leave from here (the
+single-process mode needs no server). With it, they send Cinder's v3 requests
+to cinder-lab-api (``cmd/api_client.py``) and the casts leave from there.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from cliff import command, lister, show
 
 from cinder_lab import context, utils
-from cinder_lab.cmd import waiting
+from cinder_lab.cmd import api_client, waiting
 from cinder_lab.cmd.common import LabMixin, connect, positive_seconds
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -26,6 +29,12 @@ def wait_while(get: object, obj_id: str, busy: set[str], timeout: float) -> obje
     """The row once its status leaves ``busy`` (or as it is when ``timeout`` passes)."""
     utils.wait_until(lambda: get(obj_id).status not in busy, timeout, interval=0.1)
     return get(obj_id)
+
+
+def source() -> Any:
+    """Where the commands read: cinder-lab-api when ``[api] endpoint`` is set, else the
+    database (both answer ``volume_get``, ``backup_get_all``, ``service_get_all``...)."""
+    return api_client.configured() or db
 
 
 # -- services -----------------------------------------------------------------
@@ -66,7 +75,7 @@ class ServiceList(LabMixin, lister.Lister):
     def take_action(self, args: argparse.Namespace) -> tuple:
         rows = [
             service_row(s)
-            for s in db.service_get_all()
+            for s in source().service_get_all()
             if (not args.binary or s.binary == args.binary)
             and (not args.host or s.host == args.host)
         ]
@@ -85,8 +94,13 @@ class _ServiceToggle(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
-        row = db.service_get_by_args(args.host, args.binary)
         reason = getattr(args, "reason", None) if self.disable else None
+        api = api_client.configured()
+        if api:
+            return SERVICE_COLUMNS, service_row(
+                api.service_set(args.host, args.binary, self.disable, reason)
+            )
+        row = db.service_get_by_args(args.host, args.binary)
         row = db.service_update(row.id, {"disabled": self.disable, "disabled_reason": reason})
         return SERVICE_COLUMNS, service_row(row)
 
@@ -159,11 +173,15 @@ class VolumeCreate(LabMixin, show.ShowOne):
         from cinder_lab.volume import api as volume_api
 
         volume_api.parse_size(args.size)  # fail before connecting
-        connect()
-        ctxt = context.get_admin_context()
-        volume = volume_api.API().create(ctxt, args.size, args.name, args.volume_type)
+        api = api_client.configured()
+        if api:
+            volume = api.volume_create(args.size, args.name, args.volume_type)
+        else:
+            connect()
+            ctxt = context.get_admin_context()
+            volume = volume_api.API().create(ctxt, args.size, args.name, args.volume_type)
         if args.wait:
-            volume = wait_while(db.volume_get, volume.id, {"creating"}, args.wait_timeout)
+            volume = wait_while(source().volume_get, volume.id, {"creating"}, args.wait_timeout)
             if volume.status != "available":
                 self.app.stdout.write(f"volume {volume.id} is {volume.status}\n")
                 raise waiting.failure(
@@ -178,7 +196,8 @@ class VolumeList(LabMixin, lister.Lister):
     def take_action(self, args: argparse.Namespace) -> tuple:
         cols = ("ID", "Status", "Name", "Size", "Volume Type", "Host")
         rows = [
-            (v.id, v.status, v.name, v.size, v.volume_type, v.host) for v in db.volume_get_all()
+            (v.id, v.status, v.name, v.size, v.volume_type, v.host)
+            for v in source().volume_get_all()
         ]
         return cols, rows
 
@@ -192,7 +211,7 @@ class VolumeShow(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
-        volume = db.volume_get(args.volume)
+        volume = source().volume_get(args.volume)
         fields, values = volume_fields(volume)
         levels = [volume_utils.extract_host(volume.host, lv) for lv in ("host", "backend", "pool")]
         at = fields.index("os-vol-host-attr:host") + 1
@@ -242,11 +261,15 @@ class BackupCreate(LabMixin, show.ShowOne):
     def take_action(self, args: argparse.Namespace) -> tuple:
         from cinder_lab.backup import api as backup_api
 
-        db.volume_get(args.volume)  # an unknown id fails before connecting
-        connect()
-        backup = backup_api.API().create(context.get_admin_context(), args.volume)
+        api = api_client.configured()
+        if api:
+            backup = api.backup_create(args.volume)
+        else:
+            db.volume_get(args.volume)  # an unknown id fails before connecting
+            connect()
+            backup = backup_api.API().create(context.get_admin_context(), args.volume)
         if args.wait:
-            backup = wait_while(db.backup_get, backup.id, {"creating"}, args.wait_timeout)
+            backup = wait_while(source().backup_get, backup.id, {"creating"}, args.wait_timeout)
             if backup.status != "available":
                 self.app.stdout.write(f"backup {backup.id} is {backup.status}\n")
                 raise waiting.failure(
@@ -261,7 +284,8 @@ class BackupList(LabMixin, lister.Lister):
     def take_action(self, args: argparse.Namespace) -> tuple:
         cols = ("ID", "Volume ID", "Status", "Host", "Zone")
         rows = [
-            (b.id, b.volume_id, b.status, b.host, b.availability_zone) for b in db.backup_get_all()
+            (b.id, b.volume_id, b.status, b.host, b.availability_zone)
+            for b in source().backup_get_all()
         ]
         return cols, rows
 
@@ -275,7 +299,7 @@ class BackupShow(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
-        return backup_fields(db.backup_get(args.backup))
+        return backup_fields(source().backup_get(args.backup))
 
 
 COMMANDS: dict[str, type[command.Command]] = {

@@ -312,30 +312,3 @@ def check_names(conf: cfg.ConfigOpts) -> None:
                     reason=f"volume host {full[:40]}... of backend [{backend}] is {len(full)} "
                     f"characters; the database keeps {HOST_COLUMN_LENGTH}"
                 )
-
-
-# cinder-lab-api (issue 15); mirrors Cinder's osapi_volume_listen/port and the
-# oslo.middleware body limit cinder-api applies (osapi_max_request_body_size).
-api_opts = [
-    cfg.HostAddressOpt(
-        "listen",
-        default="127.0.0.1",
-        help="Address cinder-lab-api listens on (osapi_volume_listen).",
-    ),
-    cfg.PortOpt(
-        "port", default=8776, help="Port cinder-lab-api listens on (osapi_volume_listen_port)."
-    ),
-    cfg.IntOpt(
-        "max_request_body_size",
-        default=114688,
-        min=1,
-        help="Largest request body in bytes; larger gets HTTP 413 (oslo.middleware default).",
-    ),
-    cfg.StrOpt(
-        "endpoint",
-        help="URL of a running cinder-lab-api, e.g. http://127.0.0.1:8776/v3. Set, the "
-        "cinder-lab client sends its volume, backup and service commands there; unset, "
-        "it calls the API code in-process.",
-    ),
-]
-CONF.register_opts(api_opts, group="api")

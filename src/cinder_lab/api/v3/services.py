@@ -44,7 +44,7 @@ def index(req: ApiRequest) -> dict:
     return {"services": [service_view(req, s) for s in rows]}
 
 
-def _host_and_binary(body: object) -> tuple[str, str]:
+def _host_and_binary(body: object) -> tuple[dict, str, str]:
     if not isinstance(body, dict):
         raise errors.Fault(400, f"{body!r} is not of type 'object'")
     for key in ("host", "binary"):
@@ -57,7 +57,7 @@ def _host_and_binary(body: object) -> tuple[str, str]:
                 f"Invalid input for field/attribute {key}. Value: {value}. "
                 f"{value!r} is not a non-empty 'string'",
             )
-    return body["host"], body.get("binary") or body["service"]
+    return body, body["host"], body.get("binary") or body["service"]
 
 
 def update(req: ApiRequest) -> dict:
@@ -65,9 +65,9 @@ def update(req: ApiRequest) -> dict:
     action = req.http.path_params["action"]
     if action not in ("enable", "disable", "disable-log-reason"):
         raise errors.Fault(404, "Unknown action")
-    host, binary = _host_and_binary(req.body)
+    body, host, binary = _host_and_binary(req.body)
     disable = action != "enable"
-    reason = req.body.get("disabled_reason") if action == "disable-log-reason" else None  # type: ignore[union-attr]
+    reason = body.get("disabled_reason") if action == "disable-log-reason" else None
     if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
         raise errors.Fault(
             400,
@@ -77,8 +77,8 @@ def update(req: ApiRequest) -> dict:
     db.service_update(row.id, {"disabled": disable, "disabled_reason": reason})
     answer = {
         "host": host,
-        "service": req.body.get("service", ""),  # type: ignore[union-attr]
-        "binary": req.body.get("binary", ""),  # type: ignore[union-attr]
+        "service": body.get("service", ""),
+        "binary": body.get("binary", ""),
         "status": "disabled" if disable else "enabled",
         "disabled": disable,
     }
