@@ -26,17 +26,28 @@ def machine_line(m: dict) -> str:
 
 
 def backup(d: dict) -> list[str]:
-    c, e = d["create_backup_casts"], d["backup_create_e2e"]
-    return [
+    c = d["create_backup_casts"]
+    lines = [
         f"- `create_backup` casts: `backup/rpcapi.py` {c['rpcapi_casts_per_s']:.0f}/s vs bare "
         f"`RPCClient` {c['bare_casts_per_s']:.0f}/s, ratio **{c['ratio']:.2f}** "
         f"(goal 0.95; rounds {c['ratio_min']:.2f}-{c['ratio_max']:.2f}).",
-        f"- `backup-create` to `available`: p50 **{e['backup_create_ms']['p50']:.1f} ms**, "
-        f"p99 {e['backup_create_ms']['p99']:.1f} ms vs a bare `call` p50 "
-        f"{e['bare_call_ms']['p50']:.1f} ms, p99 {e['bare_call_ms']['p99']:.1f} ms "
-        f"(**{e['ratio_p50']:.1f}x** / {e['ratio_p99']:.1f}x); "
-        f"`API().create` itself returns after {e['api_returns_ms']['p50']:.1f} ms (p50).",
+        "",
+        "| `backup-create` to `available` | messages | p50 ms | p99 ms | bare call p50 ms "
+        "| ratio (goal <= 3x) | floor ms | ratio to floor | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for e in d["backup_create_e2e"]:
+        if "skipped" in e:
+            lines.append(f"| {e['release']}, {e['database']} | skipped: {e['skipped']} |")
+            continue
+        lines.append(
+            f"| {e['release']}, {e['database']} "
+            f"| {e['casts_per_backup']:g} casts + {e['calls_per_backup']:g} calls "
+            f"| {e['backup_create_ms']['p50']:.1f} | {e['backup_create_ms']['p99']:.1f} "
+            f"| {e['bare_call_ms']['p50']:.1f} | **{e['ratio_p50']:.1f}x** "
+            f"| {e['floor_ms']:.1f} | {e['ratio_to_floor_p50']:.1f}x | {e['loadavg_1min']} |"
+        )
+    return lines
 
 
 def casts(d: dict) -> list[str]:
