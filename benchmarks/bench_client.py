@@ -5,8 +5,7 @@ alternating order, is ``python -c "import sqlalchemy.orm"``: a command that
 reads the database cannot start faster than its ORM imports. Goal: at most 2x.
 ``-X importtime`` of one ``service-list`` is summarised per top-level package,
 and whether oslo.messaging was imported at all. ``--before REF`` also times the
-client of a git revision (its ``cmd/client.py`` run as a script over today's
-modules), for the before/after figure.
+``src/`` of a git revision, for the before/after figure.
 
 Usage: ``python benchmarks/bench_client.py [--repeats N] [--before REF]``.
 """
@@ -41,10 +40,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], env: dict | None = None) -> float:
     """Wall seconds of one child run; it must exit 0."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
@@ -71,22 +70,6 @@ def import_tree(cmd: list[str]) -> dict:
     }
 
 
-def before_client(ref: str, tmp: Path) -> Path:
-    """``cmd/client.py`` as it was at ``ref``, written beside the run's files."""
-    try:
-        text = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{ref}:src/cinder_lab/cmd/client.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise benchlib.BenchError(f"cannot read cmd/client.py at {ref}: {e}") from None
-    path = tmp / "client_before.py"
-    path.write_text(text)
-    return path
-
-
 def run(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cinder-lab-bench-") as tmp:
@@ -97,15 +80,13 @@ def run(argv: list[str] | None = None) -> int:
             "service-list": [*client, "service-list"],
             "--help": [*client, "--help"],
         }
+        envs: dict[str, dict | None] = dict.fromkeys(cmds)
         if args.before:
-            old = before_client(args.before, Path(tmp))
-            cmds[f"service-list ({args.before})"] = [
-                sys.executable,
-                str(old),
-                "--config-file",
-                str(conf),
-                "service-list",
-            ]
+            before = f"service-list ({args.before})"
+            cmds[before], envs[before] = (
+                cmds["service-list"],
+                benchlib.before_env(args.before, Path(tmp)),
+            )
         timed(cmds["service-list"])  # creates the tables, warms the file cache
         walls: dict[str, list[float]] = {name: [] for name in cmds}
         loads = []
@@ -113,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
             loads.append(os.getloadavg()[0])
             # Alternate the order, so no command always runs on a cooler machine.
             for name in list(cmds)[:: 1 if r % 2 == 0 else -1]:
-                walls[name].append(timed(cmds[name]))
+                walls[name].append(timed(cmds[name], envs[name]))
         tree = import_tree(cmds["service-list"])
     med = {name: round(benchlib.median(v), 3) for name, v in walls.items()}
     base = med["import sqlalchemy.orm"]

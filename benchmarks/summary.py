@@ -63,28 +63,54 @@ def casts(d: dict) -> list[str]:
 
 def startup(d: dict) -> list[str]:
     lines = [
-        "| backends | processes | every row up (s) | ratio | CPU (s) | PSS (MiB) | RSS sum (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| tree | backends | processes | every row up (s) | ratio | CPU (s) | PSS (MiB) "
+        "| RSS sum (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in d["startup"]:
-        lines.append(
-            f"| {r['backends']} | {r['processes']} | {r['rows_up_s']:.2f} "
-            f"({r['rows_up_s_min']:.1f}-{r['rows_up_s_max']:.1f}) | {r['rows_up_s_ratio']:.1f}x "
-            f"| {r['cpu_s']:.1f} | {r['peak_pss_mib']:.0f} | {r['peak_rss_mib']:.0f} |"
-        )
+    trees = [("this tree", d["startup"])]
+    if "before" in d:
+        trees.append((f"before ({d['before']['ref']})", d["before"]["startup"]))
+    for name, rows in trees:
+        for r in rows:
+            lines.append(
+                f"| {name} | {r['backends']} | {r['processes']} | {r['rows_up_s']:.2f} "
+                f"({r['rows_up_s_min']:.1f}-{r['rows_up_s_max']:.1f}) "
+                f"| {r['rows_up_s_ratio']:.1f}x | {r['cpu_s']:.1f} | {r['peak_pss_mib']:.0f} "
+                f"| {r['peak_rss_mib']:.0f} |"
+            )
     return lines
 
 
 def demo(d: dict) -> list[str]:
-    return [
+    line = (
         f"- `make demo`: {d['demo_wall_s']:.1f} s wall, {d['demo_cpu_s']:.1f} s CPU "
-        f"({d['ratio_wall']:.1f}x the {d['imports_wall_s']:.1f} s of only importing it).",
-    ]
+        f"({d['ratio_wall']:.1f}x the {d['imports_wall_s']:.1f} s of only importing it)"
+    )
+    if "before" in d:
+        b = d["before"]
+        line += f"; before ({b['ref']}): {b['demo_wall_s']:.1f} s wall ({b['ratio_wall']:.1f}x)"
+    return [line + "."]
+
+
+def client(d: dict) -> list[str]:
+    w, r = d["wall_s"], d["ratio"]
+    line = (
+        f"- `cinder-lab service-list`: {w['service-list']:.2f} s wall, "
+        f"**{r['service-list']:.2f}x** `python -c 'import sqlalchemy.orm'` "
+        f"({w['import sqlalchemy.orm']:.2f} s; goal <= "
+        f"{d['goal']:g}x); `cinder-lab --help` {r['--help']:.2f}x; oslo.messaging imported: "
+        f"{'yes' if d['service_list_imports']['imports_oslo_messaging'] else 'no'}"
+    )
+    before = [k for k in w if k.startswith("service-list (")]
+    for k in before:
+        line += f"; before {k[len('service-list ') :]}: {w[k]:.2f} s, {r[k]:.2f}x"
+    return [line + "."]
 
 
 def main() -> int:
     out: list[str] = []
     for name, render in (
+        ("bench_client", client),
         ("bench_backup", backup),
         ("bench_casts", casts),
         ("bench_startup", startup),

@@ -42,7 +42,9 @@ def test_bench_backup_tiny_run(tmp_path):
     proc = run_bench("bench_backup.py", *tiny)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "1. create_backup casts" in proc.stdout and "2. backup-create -> available" in proc.stdout
+    assert (
+        "1. create_backup casts" in proc.stdout and "2. backup-create -> available" in proc.stdout
+    )
 
     data = json.loads(out.read_text())
     assert data["machine"]["cpus"] >= 1
@@ -120,10 +122,36 @@ def test_bench_startup_tiny_run(tmp_path):
     assert ("wrote " + str(png)) in proc.stdout or "no plot" in proc.stdout
 
 
+def test_bench_client_tiny_run(tmp_path):
+    out = tmp_path / "bench_client.json"
+    proc = run_bench("bench_client.py", "--repeats", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert set(data["wall_s"]) == {"import sqlalchemy.orm", "service-list", "--help"}
+    assert data["ratio"]["import sqlalchemy.orm"] == 1.0
+    assert data["meets_goal"] == (data["ratio"]["service-list"] <= data["goal"])
+    # The point of the lazy registry, checked on every run of the benchmark too.
+    assert data["service_list_imports"]["imports_oslo_messaging"] is False
+    assert data["service_list_imports"]["top_packages_ms"]["sqlalchemy"] > 0
+
+
+def test_bench_demo_tiny_run(tmp_path):
+    out = tmp_path / "bench_demo.json"
+    proc = run_bench("bench_demo.py", "--repeats", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["demo_wall_s"] > 0 and data["imports_wall_s"] > 0
+    assert data["meets_goal"] == (data["demo_wall_s"] < data["goal_wall_s"])
+    assert len(data["loadavg_1min_per_round"]) == 1
+
+
 def test_summary_reads_the_committed_results():
     proc = run_bench("summary.py", timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     # One machine line per benchmark, none missing: the results in the repository are complete.
-    assert sum(line.startswith("<!-- bench_") for line in lines) == 4, proc.stdout
+    assert sum(line.startswith("<!-- bench_") for line in lines) == 5, proc.stdout
     assert "| backends |" in proc.stdout and "`make demo`" in proc.stdout
+    assert "`cinder-lab service-list`" in proc.stdout and "ratio to floor" in proc.stdout
