@@ -31,7 +31,7 @@ import time
 import types
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import kombu
@@ -45,6 +45,7 @@ from cinder_lab.cmd import common
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
+from cinder_lab.db import engine as engine_module
 
 HOST = "bench-host"
 GOAL = 0.95
@@ -64,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=10, help="backups/calls per interleaved block")
     p.add_argument("--releases", default="kilo,current", help="lab_release values to run")
     p.add_argument("--databases", default="sqlite,mariadb", help="sqlite and/or mariadb")
+    p.add_argument(
+        "--sqlite-full",
+        action="store_true",
+        help="also run SQLite with synchronous=FULL (an fsync per commit: the lab before issue 14)",
+    )
     p.add_argument(
         "--json", type=Path, default=benchlib.RESULTS / "bench_backup.json", help="output file"
     )
@@ -285,14 +291,36 @@ def configure(tmp: Path, url: str, release: str, db_url: str) -> None:
     rpc.init(CONF)
 
 
+@contextmanager
+def sqlite_synchronous(mode: str) -> Iterator[None]:
+    """Engines made inside use ``PRAGMA synchronous=<mode>`` after the lab's own pragmas."""
+    lab_pragmas = engine_module._sqlite_pragmas
+
+    def pragmas(dbapi_conn: object, record: object) -> None:
+        lab_pragmas(dbapi_conn, record)
+        cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        cur.execute(f"PRAGMA synchronous={mode}")
+        cur.close()
+
+    engine_module._sqlite_pragmas = pragmas
+    try:
+        yield
+    finally:
+        engine_module._sqlite_pragmas = lab_pragmas
+
+
 def bench_e2e(url: str, tmp: Path, args: argparse.Namespace) -> list[dict]:
     """backup_e2e.run for each release on each database, each in a fresh directory."""
     rows = []
-    for kind in args.database_list:
+    kinds = list(args.database_list)
+    if args.sqlite_full and "sqlite" in kinds:
+        kinds.insert(kinds.index("sqlite"), "sqlite-full")
+    for kind in kinds:
         for release in args.release_list:
             where = tmp / f"{kind}-{release}"
             where.mkdir()
-            with database(kind, where) as db_url:
+            full = sqlite_synchronous("FULL") if kind == "sqlite-full" else nullcontext()
+            with full, database(kind.removesuffix("-full"), where) as db_url:
                 if db_url is None:
                     rows.append({"release": release, "database": kind, "skipped": "unreachable"})
                     continue
