@@ -77,7 +77,7 @@ class KombuSender:
         msg.update(
             method="create_backup",
             args={"backup_id": backup_id},
-            version="2.0",
+            version="1.0",  # Kilo backup RPC, what BackupAPI sends by default
             _unique_id=uuid.uuid4().hex,
         )
         envelope = {"oslo.version": "2.0", "oslo.message": jsonutils.dumps(msg)}

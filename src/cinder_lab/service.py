@@ -1,4 +1,4 @@
-"""A running binary: its services row, RPC server, heartbeat and launchers.
+"""A running binary: its services row, RPC server and heartbeat.
 
 Mirrors cinder/service.py: ``Service.start()`` registers (or reuses) the
 ``services`` row for ``(host, binary)``, starts an RPC server on
@@ -8,18 +8,14 @@ Mirrors cinder/service.py: ``Service.start()`` registers (or reuses) the
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import sys
 import threading
 from collections.abc import Callable
 
 import oslo_messaging as messaging
-from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
-from cinder_lab.common import config
+from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager
@@ -54,6 +50,10 @@ class Service:
         self.extra_servers: list[messaging.RPCServer] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # A SQLite file deleted (or replaced) under a running service: see database_lost.
+        self._db_file: str | None = None
+        self._db_identity: tuple[int, int] | None = None
+        self.lost: str | None = None
 
     def __repr__(self) -> str:
         return f"<Service {self.binary} {self.host}>"
@@ -88,7 +88,11 @@ class Service:
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
+        utils.follow_debugger_into_threads()  # pdb breakpoints in the threads started below
         self._register()
+        self._db_file = utils.sqlite_file(CONF.database.connection)
+        if self._db_file:
+            self._db_identity = utils.file_identity(self._db_file)
         self.report_state()
         self.manager.init_host()
         target = messaging.Target(
@@ -103,6 +107,7 @@ class Service:
             self.host,
             self.topic,
         )
+        self._warn_if_claimed(f"{self.topic}.{self.host}")
         self.rpcserver = rpc.get_server(target, [self.manager])
         self.rpcserver.start()
         for extra in self.extra_targets:
@@ -114,6 +119,22 @@ class Service:
         self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._periodic_loop, "periodic")
 
+    def _warn_if_claimed(self, queue: str) -> None:
+        """One warning line when another process already consumes this service's queue.
+
+        Two processes with one ``host`` (or ``backend_host``) share its requests:
+        right for a shared backend, a surprise otherwise.
+        """
+        consumers = queue_consumers(queue)
+        if consumers:
+            LOG.warning(
+                "%s: %d other process(es) already consume %s; they will share its requests "
+                "(right only for a shared backend_host)",
+                self,
+                consumers,
+                queue,
+            )
+
     def _spawn(self, fn: Callable[[], None], name: str) -> None:
         t = threading.Thread(target=fn, name=f"{self.host}-{name}", daemon=True)
         t.start()
@@ -122,6 +143,8 @@ class Service:
     def report_state(self) -> None:
         """One heartbeat; mirrors cinder.service.Service.report_state."""
         assert self.service_id is not None
+        if self.database_lost():
+            return
         try:
             db.service_heartbeat(self.service_id)
             # The same beat renews the lease on the requests this process works on.
@@ -129,6 +152,24 @@ class Service:
         except Exception as e:
             # A lost database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
+
+    def database_lost(self) -> str | None:
+        """Why this service must stop serving, once its SQLite file is gone or replaced.
+
+        An open SQLite connection writes on into the deleted file's inode, and a
+        new connection would create a fresh empty file: two databases, neither
+        complete. The first time it is noticed: one error line, heartbeats stop.
+        """
+        if self.lost or not self._db_file:
+            return self.lost
+        now = utils.file_identity(self._db_file)
+        if now == self._db_identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        self.lost = f"database file {self._db_file} was {what}; {self} stops serving"
+        LOG.error("%s", self.lost)
+        self._stop.set()
+        return self.lost
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(CONF.report_interval):
@@ -150,6 +191,7 @@ class Service:
         for server in servers:
             server.stop()
         for server in servers:
+            cancel_consumers(server)
             server.wait()
         self.rpcserver = None
         self.extra_servers = []
@@ -163,7 +205,69 @@ class Service:
         self._stop.set()
 
 
+def cancel_consumers(server: messaging.RPCServer) -> None:
+    """Cancel a stopped server's consumers before oslo.messaging closes its connection.
+
+    oslo.messaging 18 (``impl_rabbit.Connection.close``) deletes the fanout queue
+    while still consuming from it; RabbitMQ then tells the consumer with a
+    ``basic.cancel`` (method 60,30) that arrives while the channel is closing, and
+    py-amqp logs "Received method (60, 30) during closing channel". Cancelled
+    first, the queue is deleted with no consumer on it and nothing arrives. The
+    consume loop has stopped (``server.stop()``), so no other thread reads this
+    connection. Best effort: the attributes are oslo.messaging's internals.
+    """
+    listener = getattr(getattr(server, "listener", None), "_poll_style_listener", None)
+    conn = getattr(getattr(listener, "conn", None), "connection", None)
+    consumers = getattr(conn, "_consumers", None)
+    if not consumers:
+        return
+    try:
+        with conn._connection_lock:
+            for consumer, tag in list(consumers.items()):
+                consumer.cancel(tag=tag)
+    except Exception as e:  # a lost broker: the close that follows copes with it
+        LOG.debug("%s: could not cancel consumers: %s", server, e)
+
+
+def queue_consumers(queue: str) -> int | None:
+    """How many consumers the broker counts on ``queue`` now; None if it has no such
+    queue, cannot be asked, or is the in-process broker (no other process to see).
+
+    A passive declare answers from the queue itself; the management API's counts
+    lag by its statistics interval (5 s), too late for "did it just stop?".
+    """
+    if rpc.is_in_process(CONF):
+        return None
+    conn = rpc.kombu_connection(CONF)
+    try:
+        _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
+        return int(consumers)
+    except Exception:  # no such queue (a 404 closes the channel), or no broker
+        return None
+    finally:
+        conn.release()
+
+
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --
+
+
+def declared_queues(topic: str, server_queue: str) -> list[str]:
+    """The queues one oslo.messaging RPC server declares on RabbitMQ.
+
+    ``topic`` and ``topic.server`` on the topic exchange, and ``topic_fanout_<32 hex>``
+    (its exchange ``topic_fanout`` is shorter); the server queue comes from the
+    caller so the volume's stays ``volume_rpcapi.backend_queue``.
+    """
+    return [topic, server_queue, f"{topic}_fanout_{'0' * 32}"]
+
+
+def volume_queues(host: str) -> list[str]:
+    """Every queue the cinder-volume service of ``host@backend`` declares."""
+    queues = declared_queues(CONF.volume_topic, volume_rpcapi.backend_queue(host, False))
+    if not config.is_kilo():  # today's second server (see create_volume_service)
+        target = volume_rpcapi.backend_target(host, new_style=True)
+        queues += declared_queues(target.topic, volume_rpcapi.backend_queue(host, True))
+    return queues
 
 
 def backend_hosts() -> list[tuple[str, str]]:
@@ -172,7 +276,10 @@ def backend_hosts() -> list[tuple[str, str]]:
         raise exception.ConfigError(
             reason="enabled_backends is empty: cinder-lab-volume needs at least one backend section"
         )
-    return [(b, config.backend_host(b)) for b in CONF.enabled_backends]
+    hosts = [(b, config.backend_host(b)) for b in CONF.enabled_backends]
+    for _backend, host in hosts:
+        names.check_queue_names(volume_queues(host), f"cinder-volume {host[:40]}")
+    return hosts
 
 
 def create_volume_service(backend: str) -> Service:
@@ -189,102 +296,19 @@ def create_volume_service(backend: str) -> Service:
     return Service(host, "cinder-volume", CONF.volume_topic, manager, extra_targets=extra)
 
 
+def _check_plain_queues(topic: str, binary: str) -> None:
+    """A backup or scheduler service's queues fit AMQP's names (checked before any row)."""
+    queues = declared_queues(topic, f"{topic}.{CONF.host}")
+    names.check_queue_names(queues, f"{binary} {CONF.host[:40]}")
+
+
 def create_backup_service() -> Service:
     """The cinder-backup Service for ``[DEFAULT] host``: no ``@backend``."""
+    _check_plain_queues(CONF.backup_topic, "cinder-backup")
     return Service(CONF.host, "cinder-backup", CONF.backup_topic, BackupManager(CONF.host))
 
 
 def create_scheduler_service() -> Service:
     """The cinder-scheduler Service for ``[DEFAULT] host``."""
+    _check_plain_queues(CONF.scheduler_topic, "cinder-scheduler")
     return Service(CONF.host, "cinder-scheduler", CONF.scheduler_topic, SchedulerManager(CONF.host))
-
-
-def serve(make_service: Callable[[], Service]) -> None:
-    """Run one service in this process until SIGTERM, SIGINT or SIGHUP.
-
-    The transport is created here, after any fork; mirrors oslo.service's
-    ServiceLauncher as Cinder uses it.
-    """
-    stop = utils.stop_event()
-    rpc.init(CONF)
-    service = make_service()
-    try:
-        service.start()
-        while not stop.wait(0.5):  # a timed wait lets the handler run promptly
-            pass
-        utils.ignore_stop_signals()
-    finally:
-        service.stop()
-        rpc.cleanup()
-
-
-class ProcessLauncher:
-    """One child process per service, as cinder-volume runs one per backend.
-
-    Mirrors oslo.service's ProcessLauncher, without respawning: if a child
-    dies, the launcher stops the others and exits non-zero so the failure
-    shows.
-    """
-
-    def __init__(self) -> None:
-        self.children: dict[int, str] = {}
-
-    def launch_service(self, name: str, make_service: Callable[[], Service]) -> None:
-        """Fork a child that runs ``make_service()`` via ``serve``."""
-        # Never hand a pooled DB connection to a child.
-        db.dispose_engine()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                for signum in utils.STOP_SIGNALS:
-                    signal.signal(signum, signal.SIG_DFL)
-                serve(make_service)
-            except exception.CinderLabException as e:
-                print(f"ERROR: {name}: {utils.mask_url(str(e))}", file=sys.stderr)
-                code = 1
-            except SQLAlchemyError as e:
-                # A database that refuses us is bad input, not a crash: one masked line.
-                url = utils.mask_url(CONF.database.connection)
-                first = (str(e.orig or e).splitlines() or [""])[0]
-                print(f"ERROR: {name}: database {url}: {utils.mask_url(first)}", file=sys.stderr)
-                code = 1
-            except Exception as e:
-                LOG.exception("%s crashed", name)
-                print(f"ERROR: {name}: {e}", file=sys.stderr)
-                code = 1
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        self.children[pid] = name
-
-    def wait(self) -> int:
-        """Wait for a signal or a child's death; stop every child; return the exit code."""
-        code = 0
-        stop = utils.stop_event()
-        while not stop.is_set() and self.children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                stop.wait(0.2)
-                continue
-            name = self.children.pop(pid, "?")
-            if os.waitstatus_to_exitcode(status) != 0:
-                # The child printed why; one line per failure is enough.
-                LOG.debug("child %s (pid %d) exited: %d", name, pid, status)
-                code = 1
-                break
-        utils.ignore_stop_signals()
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in list(self.children):
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM):
-                code = 1
-        self.children.clear()
-        return code

@@ -122,3 +122,79 @@ def mask_url(url: str | None) -> str:
     # oslo transport URLs may list several hosts: rabbit://u:p@h1,u:p@h2/
     masked = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", url)
     return re.sub(r"(,[^:@/,]*):[^@/,]*@", r"\1:***@", masked)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
+    """Have the kernel send ``signum`` to this (forked) process when its parent dies.
+
+    A forked backend whose launcher is killed (SIGKILL, a crash) would otherwise
+    serve on as an orphan. Linux's ``prctl(PR_SET_PDEATHSIG)``; elsewhere a
+    thread watching ``getppid()``. Mirrors nothing in Cinder: oslo.service's
+    children watch a pipe from the parent for the same reason.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent_pid, signum), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signum)
+
+
+def _watch_parent(parent_pid: int, signum: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signum)
+
+
+def sqlite_file(url: str | None) -> str | None:
+    """The absolute path of a file-backed SQLite URL; None for other databases.
+
+    >>> sqlite_file("mysql+pymysql://root@127.0.0.1/lab") is None
+    True
+    >>> sqlite_file("sqlite://") is None
+    True
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url or "")
+    except Exception:  # not a URL at all: the engine reports it, not this check
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """``(device, inode)`` of ``path``, or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def follow_debugger_into_threads() -> None:
+    """Under ``python -m pdb``, make breakpoints hit in threads started from now on.
+
+    pdb traces only the thread it runs in (``sys.settrace`` is per thread), so a
+    ``b backup/manager.py:N`` set at the prompt never stops in a service thread.
+    Handing pdb's trace function to ``threading.settrace`` makes every later
+    thread (RPC server, executor workers, heartbeats) report to the same pdb.
+    Nothing happens without pdb or without a breakpoint (no trace function then);
+    debugpy and other debuggers follow threads themselves and are left alone.
+    """
+    import bdb
+    import sys
+
+    trace = sys.gettrace()
+    if isinstance(getattr(trace, "__self__", None), bdb.Bdb) and threading.gettrace() is None:
+        threading.settrace(trace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy.orm import Session
@@ -32,6 +33,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("fault counts")
         for line in COUNTS:
             terminalreporter.write_line(line)
+
+
+class Sent(NamedTuple):
+    """What backup/rpcapi.py reads of a backup: its id and the host to cast to."""
+
+    id: str
+    host: str
 
 
 def prepare_backups(count: int, host: str = "maqi-kilo", volume_host: str = "maqi-kilo@ceph#ceph"):

@@ -10,7 +10,7 @@ from cinder_lab import context, rpc
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from tests.faults.conftest import backup_statuses, prepare_backups
+from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.integration.test_real_broker import all_up
 from tests.procs import wait_until
 
@@ -31,8 +31,8 @@ def test_backup_restart_with_1000_queued_casts_loses_none(rabbit_lab, report):
     try:
         api = backup_rpcapi.BackupAPI()
         ctxt = context.get_admin_context()
-        for backup_id, volume_id in pairs:
-            api.create_backup(ctxt, "maqi-kilo", backup_id, volume_id)
+        for backup_id, _volume_id in pairs:
+            api.create_backup(ctxt, Sent(backup_id, "maqi-kilo"))
     finally:
         rpc.cleanup()
     waiting = rabbit_lab.vhost.queues()[QUEUE]

@@ -21,7 +21,7 @@ from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from tests.faults import rabbit_node
-from tests.faults.conftest import backup_statuses, prepare_backups
+from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.integration.conftest import RabbitLab
 from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
@@ -110,8 +110,8 @@ def test_broker_restart_with_queued_casts(node, lab_on_node, report, setting):
     rpc.init(CONF)
     try:
         api = backup_rpcapi.BackupAPI()
-        for backup_id, volume_id in pairs:
-            api.create_backup(context.get_admin_context(), "maqi-kilo", backup_id, volume_id)
+        for backup_id, _volume_id in pairs:
+            api.create_backup(context.get_admin_context(), Sent(backup_id, "maqi-kilo"))
     finally:
         rpc.cleanup()
     vhost = f"restart-{setting}"

@@ -16,6 +16,8 @@ from cinder_lab import context, rpc
 from cinder_lab.backup.manager import INCOMPLETE
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
+from cinder_lab.objects.volume import Volume
+from cinder_lab.volume import api as volume_api
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from tests.integration.test_real_broker import all_up
 from tests.procs import LabProcess, run_cli, wait_until
@@ -79,7 +81,9 @@ def test_killed_mid_request_ends_in_error_with_reason(rabbit_lab, report):
     # 2. a volume in cinder-volume (cast straight to its backend, as the scheduler would)
     rpc.init(CONF)
     try:
-        volume_rpcapi.VolumeAPI().create_volume(context.get_admin_context(), placed)
+        ctxt = context.get_admin_context()
+        spec = volume_api.request_spec(placed)
+        volume_rpcapi.VolumeAPI().create_volume(ctxt, Volume.from_row(placed), spec, {})
     finally:
         rpc.cleanup()
     # 3. a volume in cinder-scheduler (wait for pools first, or it fails at once)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cinder_lab import exception
 from cinder_lab.common import config
 from cinder_lab.db import api as db
+from cinder_lab.db import engine as engine_module
 from cinder_lab.db import models
 from tests.mariadb import sql
 from tests.procs import BIN
@@ -81,7 +82,7 @@ def test_services_starting_together_create_the_tables_once(mariadb):
     def create(engine):
         barrier.wait()
         try:
-            db.create_tables(engine)
+            engine_module.create_tables(engine)
         except Exception as e:
             errors.append(e)
 

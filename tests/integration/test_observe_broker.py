@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import threading
+import types
 
 import pytest
 
@@ -163,12 +164,14 @@ def test_trace_shows_cast_call_reply_and_dropped(rabbit_lab, mgmt):
         out = run_cli(conf, "backup-create", volume_id, "--wait", "-f", "json")
         assert out.returncode == 0, out.stderr
         backup_id = json.loads(out.stdout)["id"]
+        # Kilo's backup reads locally; a call and its reply: the client asks a scheduler.
+        out = run_cli(conf, "get-pools", "-f", "json")
+        assert out.returncode == 0, out.stderr
         # A cast to a host with no service: RabbitMQ drops it and the cast returns normally.
         rpc.init(CONF)
         try:
-            backup_rpcapi.BackupAPI().create_backup(
-                context.get_admin_context(), "no-such-host", backup_id, volume_id
-            )
+            nowhere = types.SimpleNamespace(id=backup_id, host="no-such-host")
+            backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), nowhere)
         finally:
             rpc.cleanup()
 
@@ -192,24 +195,20 @@ def test_trace_shows_cast_call_reply_and_dropped(rabbit_lab, mgmt):
     )
     assert cast["args"] == {"backup_id": backup_id} and not cast["dropped"]
     assert cast["consumed_by"][0].startswith("cinder-backup maqi-kilo (pid ")
-    (call,) = by_method[("call", "get_backup_device")]
-    assert (call["routing_key"], call["queues"]) == (
-        "cinder-volume.maqi-kilo@ceph",
-        ["cinder-volume.maqi-kilo@ceph"],
-    )
-    assert call["args"] == {"backup_id": backup_id, "volume_id": volume_id}
-    assert call["request_id"] == cast["request_id"]
+    # Kilo's cinder-backup read the volume through its own driver: no call to cinder-volume.
+    assert not [e for e in tracer.events if e["method"] == "get_backup_device"]
+    (call,) = by_method[("call", "get_pools")]
+    assert (call["routing_key"], call["queues"]) == ("cinder-scheduler", ["cinder-scheduler"])
     assert call["reply_queue"].startswith("reply_")
-    assert call["consumed_by"][0].startswith("cinder-volume maqi-kilo@ceph (pid ")
-    (reply,) = by_method[("reply", "get_backup_device")]
+    assert call["consumed_by"][0].startswith("cinder-scheduler maqi-kilo (pid ")
+    (reply,) = by_method[("reply", "get_pools")]
     assert (reply["exchange"], reply["routing_key"], reply["queues"]) == (
         "",
         call["reply_queue"],
         [call["reply_queue"]],
     )
     assert reply["msg_id"] == call["msg_id"]
-    assert reply["publisher"].startswith("cinder-volume maqi-kilo@ceph (pid ")
-    assert reply["consumed_by"][0].startswith("cinder-backup maqi-kilo")
+    assert reply["publisher"].startswith("cinder-scheduler maqi-kilo (pid ")
     assert (bad["routing_key"], bad["queues"], bad["dropped"]) == (
         "cinder-backup.no-such-host",
         [],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 
@@ -133,3 +134,96 @@ def test_volume_service_backend_without_section(tmp_path):
 def test_bad_host_in_config(tmp_path):
     conf = write_conf(tmp_path / "c.conf", "[DEFAULT]\nhost = a@b\n")
     assert "invalid [DEFAULT] host" in assert_one_line_error(run_script("cinder-lab-backup", conf))
+
+
+def test_wait_that_runs_out_says_where_the_request_waits(tmp_path):
+    # No scheduler anywhere: the request sits in cinder-scheduler. Never "ended creating: None".
+    conf = conf_for(tmp_path)
+    out = run_cli(conf, "create", "1", "--wait", "--wait-timeout", "0.5")
+    line = assert_one_line_error(out)
+    assert "still creating after 0.5 s" in line, line
+    assert "its queue cinder-scheduler" in line and "no cinder-scheduler is up" in line, line
+    assert "see cinder-lab route" in line and "None" not in line, line
+
+
+def test_wait_on_a_placed_volume_names_its_backend_queue_and_service(tmp_path):
+    conf = conf_for(tmp_path)
+    run_cli(conf, "service-list")  # creates the schema
+    with sqlite3.connect(tmp_path / "lab.sqlite") as c:
+        c.execute(
+            "insert into volumes (id, size, status, host, availability_zone, created_at) values "
+            "('v1', 1, 'creating', 'maqi-kilo@ceph#ceph', 'nova', '2016-01-01 00:00:00')"
+        )
+        c.execute(
+            "insert into services (host, binary, topic, availability_zone, disabled, "
+            "report_count, created_at, updated_at) values ('maqi-kilo@ceph', 'cinder-volume', "
+            "'cinder-volume', 'nova', 0, 3, '2016-01-01 00:00:00', '2016-01-01 00:00:00')"
+        )
+    from cinder_lab.cmd import waiting
+    from cinder_lab.common import config
+    from cinder_lab.db import api as db
+
+    config.parse_args(["--config-file", str(conf)])
+    try:
+        text = str(waiting.failure("volume", db.volume_get("v1"), None, 8, {"creating"}))
+    finally:
+        db.dispose_engine()
+    assert text.startswith(
+        "volume v1 still creating after 8 s: its queue cinder-volume.maqi-kilo@ceph;"
+    )
+    assert "cinder-volume maqi-kilo@ceph is down (last heartbeat" in text
+
+
+def test_a_failed_volume_without_a_reason_does_not_say_none(tmp_path):
+    from types import SimpleNamespace
+
+    from cinder_lab.cmd import waiting
+
+    volume = SimpleNamespace(id="v1", status="error")
+    text = str(waiting.failure("volume", volume, None, 8, {"creating"}))
+    assert text == "volume v1 ended error: (no reason recorded)"
+
+
+def test_show_prints_the_host_at_each_level(tmp_path):
+    conf = conf_for(tmp_path)
+    run_cli(conf, "service-list")
+    with sqlite3.connect(tmp_path / "lab.sqlite") as c:
+        c.execute(
+            "insert into volumes (id, size, status, host, availability_zone, created_at) values "
+            "('v1', 1, 'available', 'maqi-kilo@ceph#fast', 'nova', '2016-01-01 00:00:00')"
+        )
+    out = run_cli(conf, "show", "v1", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["os-vol-host-attr:host"] == "maqi-kilo@ceph#fast"
+    assert (shown["level host"], shown["level backend"], shown["level pool"]) == (
+        "maqi-kilo",
+        "maqi-kilo@ceph",
+        "fast",
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "expect"),
+    [
+        ("maqi-kilo", "its queue cinder-backup.maqi-kilo; no cinder-backup maqi-kilo has ever"),
+        (None, "its queue cinder-scheduler; no cinder-scheduler is up"),  # today: not placed yet
+    ],
+)
+def test_a_backup_wait_names_the_queue_it_waits_in(tmp_path, host, expect):
+    from types import SimpleNamespace
+
+    from cinder_lab.cmd import waiting
+    from cinder_lab.common import config
+    from cinder_lab.db import api as db
+
+    conf = conf_for(tmp_path)
+    run_cli(conf, "service-list")  # creates the schema
+    config.parse_args(["--config-file", str(conf)])
+    backup = SimpleNamespace(id="b1", status="creating", host=host, volume_id="v-gone")
+    try:
+        text = str(waiting.failure("backup", backup, None, 3, {"creating"}))
+    finally:
+        db.dispose_engine()
+    assert text.startswith(f"backup b1 still creating after 3 s: {expect}"), text
+    assert text.endswith("see cinder-lab route v-gone --action backup"), text

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from cinder_lab import exception, utils
-from cinder_lab.common import config
+from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from tests.conftest import write_conf
 
@@ -127,3 +127,79 @@ def test_service_is_up_follows_service_down_time(tmp_path):
     # No heartbeat yet: the creation time counts, as in Cinder.
     assert utils.service_is_up(Row(None, now))
     assert not utils.service_is_up(Row(None, None))
+
+
+# -- names the broker or the database would read differently --------------------
+
+
+@pytest.mark.parametrize(
+    "host", ["maqi-openstack.novalocal", "maqi-kilo", "10.0.0.5", "h" * 255, "nöde_1"]
+)
+def test_legitimate_hosts_pass(host):
+    assert config.check_host(host, "host") == host
+
+
+@pytest.mark.parametrize(
+    "bad", ["*", "#", "maqi.*", "a*b", "a@b", "a b", "a\x00b", "", "h" * 256, None]
+)
+def test_hosts_that_change_routing_or_get_clipped_are_refused(bad):
+    with pytest.raises(exception.ConfigError, match="invalid host"):
+        config.check_host(bad, "host")
+
+
+@pytest.mark.parametrize("bad", ["ceph.maqi-kilo", "*", "#", "ce@ph", "", "ce ph"])
+def test_backend_names_that_collide_or_wildcard_are_refused(bad):
+    with pytest.raises(exception.ConfigError, match="backend name"):
+        names.check_backend_name(bad)
+
+
+@pytest.mark.parametrize("bad", ["cinder-volume.maqi-kilo@ceph", "cinder-*", "cinder-#", ""])
+def test_topics_with_dots_or_wildcards_are_refused(bad):
+    with pytest.raises(exception.ConfigError, match="volume_topic"):
+        names.check_topic(bad, "volume_topic")
+
+
+@pytest.mark.parametrize("bad", ["ceph#fast", "ce@ph", "fast pool"])
+def test_pool_names_that_cut_the_host_string_are_refused(bad):
+    with pytest.raises(exception.ConfigError, match="volume_backend_name"):
+        names.check_pool_name(bad, "ceph")
+
+
+def test_parse_args_refuses_a_wildcard_host_for_every_program(tmp_path):
+    # host = * makes cinder-backup bind 'cinder-backup.*': every other host's backups.
+    with pytest.raises(exception.ConfigError, match=r"\[DEFAULT\] host"):
+        parse(tmp_path, "[DEFAULT]\nhost = *\n")
+
+
+def test_parse_args_refuses_a_backend_listed_twice(tmp_path):
+    with pytest.raises(exception.ConfigError, match="twice"):
+        parse(tmp_path, "[DEFAULT]\nhost = a\nenabled_backends = ceph,ceph\n[ceph]\n")
+
+
+def test_parse_args_refuses_a_volume_host_the_column_would_clip(tmp_path):
+    text = f"[DEFAULT]\nhost = {'h' * 200}\nenabled_backends = ceph\n[ceph]\n"
+    text += f"volume_backend_name = {'p' * 60}\n"
+    with pytest.raises(exception.ConfigError, match="database keeps 255"):
+        parse(tmp_path, text)
+
+
+def test_volume_queues_use_backend_queue_and_ocata_adds_its_server(tmp_path):
+    from cinder_lab import service
+    from cinder_lab.volume import rpcapi
+
+    parse(tmp_path, "[DEFAULT]\nhost = a.b\n")
+    kilo = service.volume_queues("a.b@ceph")
+    assert rpcapi.backend_queue("a.b@ceph", False) == "cinder-volume.a.b@ceph" in kilo
+    CONF.set_override("lab_release", "current")
+    try:
+        ocata = service.volume_queues("a.b@ceph")
+    finally:
+        CONF.clear_override("lab_release")
+    assert "cinder-volume.a.b@ceph.a.b" in ocata
+    assert max(len(q) for q in ocata) == len("cinder-volume.a.b@ceph_fanout_") + 32
+
+
+def test_queue_over_255_bytes_is_a_config_error():
+    names.check_queue_names(["q" * 255], "x")
+    with pytest.raises(exception.ConfigError, match="AMQP allows 255"):
+        names.check_queue_names(["é" * 128], "x")  # 256 bytes in 128 characters

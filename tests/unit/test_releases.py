@@ -222,3 +222,16 @@ def test_pinned_below_3_17_the_device_comes_back_as_a_reply(lab_of, release, pub
     kinds = [(k, m, v) for k, m, _rk, v, _a in _sent(published) if m == "get_backup_device"]
     assert kinds == [("call", "get_backup_device", "3.2")]
     assert not [e for e in published if e.message.get("method") == "continue_backup"]
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_unanswered_device_request_ends_the_backup_in_error(lab_of, release):
+    ctxt = context.get_admin_context()
+    vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+    # The volume service stops consuming: today's get_backup_device cast waits unanswered.
+    lab_of.stop(lab_of.find("cinder-volume", BACKEND))
+    backup = backup_api.API().create(ctxt, vol.id)
+    backup = wait(db.backup_get, backup.id, timeout=CONF.rpc_response_timeout + 20)
+    assert backup.status == "error"
+    assert backup.fail_reason.startswith(f"no answer from cinder-volume {BACKEND} (queue ")
+    assert wait(db.volume_get, vol.id, busy="backing-up").status == "available"

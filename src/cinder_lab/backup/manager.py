@@ -139,8 +139,10 @@ class BackupManager(manager.Manager):
         if backup_id in self._answered:
             return
         backend = volume_utils.extract_host(volume_host)
+        queue = volume_rpcapi.backend_queue(backend)
         error = exception.BackupFailed(
-            reason=f"cinder-volume {backend} did not answer get_backup_device within {timeout} s"
+            reason=f"no answer from cinder-volume {backend} (queue {queue}) to "
+            f"get_backup_device within rpc_response_timeout = {timeout:g} s"
         )
         LOG.warning("backup %s: %s", backup_id, error)
         self.fail_on("Backup", backup_id, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import types
 from collections.abc import Callable
@@ -93,7 +94,8 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
 
     What cinder-backup and cinder-scheduler's starter scripts share.
     """
-    from cinder_lab import rpc, service
+    from cinder_lab import rpc
+    from cinder_lab.cmd import launcher
     from cinder_lab.common import config
 
     def body() -> int:
@@ -101,10 +103,20 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         setup_logging()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
-        service.serve(make_service)  # type: ignore[arg-type]
-        return 0
+        return launcher.serve(make_service)  # type: ignore[arg-type]
 
     return run(prog, body)
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds above zero (``-5``, ``nan``, ``inf`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds: {text!r}")
+    return value
 
 
 def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:

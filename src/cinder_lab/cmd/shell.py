@@ -10,10 +10,12 @@ import argparse
 
 from cliff import command, lister, show
 
-from cinder_lab import context, exception, utils
-from cinder_lab.cmd.common import LabMixin, connect
+from cinder_lab import context, utils
+from cinder_lab.cmd import waiting
+from cinder_lab.cmd.common import LabMixin, connect, positive_seconds
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.volume import volume_utils
 
 
 def _ts(value: object) -> str | None:
@@ -135,7 +137,7 @@ def _add_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="wait until the request is done")
     parser.add_argument(
         "--wait-timeout",
-        type=float,
+        type=positive_seconds,
         default=60.0,
         metavar="S",
         help="give up waiting after S seconds (default 60)",
@@ -164,8 +166,8 @@ class VolumeCreate(LabMixin, show.ShowOne):
             volume = wait_while(db.volume_get, volume.id, {"creating"}, args.wait_timeout)
             if volume.status != "available":
                 self.app.stdout.write(f"volume {volume.id} is {volume.status}\n")
-                raise exception.CinderLabException(
-                    f"volume {volume.id} ended {volume.status}: {volume.status_reason}"
+                raise waiting.failure(
+                    "volume", volume, volume.status_reason, args.wait_timeout, {"creating"}
                 )
         return volume_fields(volume)
 
@@ -182,7 +184,7 @@ class VolumeList(LabMixin, lister.Lister):
 
 
 class VolumeShow(LabMixin, show.ShowOne):
-    """Show one volume, with its host at each level."""
+    """Show one volume, with its host at each level (extract_host: host, backend, pool)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -190,7 +192,12 @@ class VolumeShow(LabMixin, show.ShowOne):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> tuple:
-        return volume_fields(db.volume_get(args.volume))
+        volume = db.volume_get(args.volume)
+        fields, values = volume_fields(volume)
+        levels = [volume_utils.extract_host(volume.host, lv) for lv in ("host", "backend", "pool")]
+        at = fields.index("os-vol-host-attr:host") + 1
+        names = ("level host", "level backend", "level pool")
+        return fields[:at] + names + fields[at:], values[:at] + tuple(levels) + values[at:]
 
 
 # -- backups ------------------------------------------------------------------
@@ -241,8 +248,9 @@ class BackupCreate(LabMixin, show.ShowOne):
         if args.wait:
             backup = wait_while(db.backup_get, backup.id, {"creating"}, args.wait_timeout)
             if backup.status != "available":
-                raise exception.CinderLabException(
-                    f"backup {backup.id} ended {backup.status}: {backup.fail_reason}"
+                self.app.stdout.write(f"backup {backup.id} is {backup.status}\n")
+                raise waiting.failure(
+                    "backup", backup, backup.fail_reason, args.wait_timeout, {"creating"}
                 )
         return backup_fields(backup)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from cinder_lab import rpc, service
-from cinder_lab.cmd import common
+from cinder_lab.cmd import common, launcher
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 
@@ -23,10 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         backends = service.backend_hosts()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
-        launcher = service.ProcessLauncher()
+        processes = launcher.ProcessLauncher()
         for backend, host in backends:
-            launcher.launch_service(host, lambda b=backend: service.create_volume_service(b))
-        return launcher.wait()
+            processes.launch_service(host, lambda b=backend: service.create_volume_service(b))
+        return processes.wait()
 
     return common.run("cinder-lab-volume", body)
 

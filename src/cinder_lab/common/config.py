@@ -12,6 +12,13 @@ import socket
 from oslo_config import cfg
 
 from cinder_lab import exception
+from cinder_lab.common.names import (
+    HOST_COLUMN_LENGTH,
+    check_backend_name,
+    check_host,
+    check_pool_name,
+    check_topic,
+)
 
 CONF = cfg.CONF
 
@@ -209,6 +216,7 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
             reason=f"cannot parse a config file: not UTF-8 text (byte {e.start})"
         ) from None
     check_values(CONF)
+    check_names(CONF)
 
 
 def write_config(
@@ -258,21 +266,49 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
     return CONF[backend]
 
 
+def section_host(conf: cfg.ConfigOpts.GroupAttr) -> str:
+    """The host part of a backend section's server name: ``backend_host``, Kilo's alias, else
+    ``[DEFAULT] host``."""
+    # Kilo read [backend] host as a deprecated alias of backend_host; Pike removed it.
+    alias = conf.host if is_kilo() else None
+    return conf.backend_host or alias or CONF.host
+
+
 def backend_host(backend: str) -> str:
     """``(backend_host or host)@backend``: the server name of one backend's service."""
     conf = backend_conf(backend)
-    # Kilo read [backend] host as a deprecated alias of backend_host; Pike removed it.
-    alias = conf.host if is_kilo() else None
-    host = conf.backend_host or alias or CONF.host
-    check_name(host, f"host for backend [{backend}]")
-    check_name(backend, "backend name in enabled_backends")
+    host = check_host(section_host(conf), f"host for backend [{backend}]")
+    check_backend_name(backend)
     return f"{host}@{backend}"
 
 
-def check_name(value: str | None, what: str) -> str:
-    """Reject a host or backend name that would corrupt ``host@backend#pool``."""
-    if not value or any(c.isspace() or c in "@#" for c in value):
-        raise exception.ConfigError(
-            reason=f"invalid {what}: {value!r} (must be non-empty, without spaces, '@' or '#')"
-        )
-    return value
+check_name = check_host  # the name callers used before the checks were split by kind
+
+
+def check_names(conf: cfg.ConfigOpts) -> None:
+    """Every name a broker or the database reads, checked once the files are parsed.
+
+    Sections of ``enabled_backends`` that do not exist are left to ``backend_conf``:
+    the client must still run with a config whose backends live elsewhere.
+    """
+    check_host(conf.host, "[DEFAULT] host")
+    for option in ("volume_topic", "backup_topic", "scheduler_topic"):
+        check_topic(conf[option], option)
+    seen: set[str] = set()
+    for backend in conf.enabled_backends:
+        check_backend_name(backend)
+        if backend in seen:
+            raise exception.ConfigError(
+                reason=f"enabled_backends lists {backend!r} twice: one backend, one process"
+            )
+        seen.add(backend)
+        if backend in conf.list_all_sections():
+            section = backend_conf(backend)
+            host = check_host(section_host(section), f"[{backend}] backend_host")
+            pool = check_pool_name(section.volume_backend_name or backend, backend)
+            full = f"{host}@{backend}#{pool}"
+            if len(full) > HOST_COLUMN_LENGTH:
+                raise exception.ConfigError(
+                    reason=f"volume host {full[:40]}... of backend [{backend}] is {len(full)} "
+                    f"characters; the database keeps {HOST_COLUMN_LENGTH}"
+                )
