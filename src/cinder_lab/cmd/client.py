@@ -42,7 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create a volume: API -> scheduler (cast) -> cinder-volume.host@backend (cast).",
     ),
     "list": ("cinder_lab.cmd.shell:VolumeList", "List volumes with their host@backend#pool."),
-    "show": ("cinder_lab.cmd.shell:VolumeShow", "Show one volume, with its host at each level."),
+    "show": (
+        "cinder_lab.cmd.shell:VolumeShow",
+        "Show one volume, with its host at each level (extract_host: host, backend, pool).",
+    ),
     "backup-create": (
         "cinder_lab.cmd.shell:BackupCreate",
         "Back up a volume: cast create_backup to cinder-backup.<extract_host(host, 'host')>.",
