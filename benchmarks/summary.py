@@ -25,6 +25,10 @@ def machine_line(m: dict) -> str:
     )
 
 
+def plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
+
+
 def backup(d: dict) -> list[str]:
     c = d["create_backup_casts"]
     lines = [
@@ -42,7 +46,7 @@ def backup(d: dict) -> list[str]:
             continue
         lines.append(
             f"| {e['release']}, {e['database']} "
-            f"| {e['casts_per_backup']:g} casts + {e['calls_per_backup']:g} calls "
+            f"| {plural(e['casts_per_backup'], 'cast')} + {plural(e['calls_per_backup'], 'call')} "
             f"| {e['backup_create_ms']['p50']:.1f} | {e['backup_create_ms']['p99']:.1f} "
             f"| {e['bare_call_ms']['p50']:.1f} | **{e['ratio_p50']:.1f}x** "
             f"| {e['floor_ms']:.1f} | {e['ratio_to_floor_p50']:.1f}x | {e['loadavg_1min']} |"
