@@ -6,7 +6,7 @@ CONF   ?= etc/cinder-lab/cinder-lab.conf
 # Most tests wait on the broker, not the CPU: three workers fit two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: demo test lint format bench services clean up up-debug up-tracing down logs compose-config
+.PHONY: demo test lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,25 +54,46 @@ $(VENV)/.bench-deps: $(BIN)/cinder-lab
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-## The compose lab (docker-compose.yml, docs/compose.md). COMPOSE=docker-compose for v1.
-COMPOSE ?= docker compose
+## The compose lab (docker-compose.yml, docs/compose.md): `docker compose` (v2) where
+## the plugin is installed, else Debian's docker-compose (v1.29).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
 COMPOSE_DEBUG := -f docker-compose.yml -f docker-compose.debug.yml
+# IMAGES=local: the stand-ins `make images-local` builds from Debian's packages
+# (no Docker Hub needed) instead of rabbitmq:3-management, mariadb:10.11, python:3.11-slim.
+IMAGES ?= official
+ifeq ($(IMAGES),local)
+COMPOSE_UP := $(COMPOSE) --env-file tools/images/local.env
+UP_NEEDS := images-local
+else
+COMPOSE_UP := $(COMPOSE)
+UP_NEEDS :=
+endif
+
+## make images-local: build (or reuse) the local stand-in images, tools/images/
+.PHONY: images-local
+images-local:
+	tools/images/build-local.sh
 
 ## make up: build the image, start broker, database and the note's machines
-up:
-	$(COMPOSE) up -d --build
+up: $(UP_NEEDS)
+	$(COMPOSE_UP) up -d --build
 
 ## make up-debug: the same, every service under debugpy (ports 5678-5681)
-up-debug:
-	$(COMPOSE) $(COMPOSE_DEBUG) up -d --build
+up-debug: $(UP_NEEDS)
+	$(COMPOSE_UP) $(COMPOSE_DEBUG) up -d --build
 
 ## make up-tracing: the same, plus jaeger (http://localhost:16686) receiving OTLP traces
-up-tracing:
-	TRACING=true $(COMPOSE) --profile tracing up -d --build
+up-tracing: $(UP_NEEDS)
+	TRACING=true $(COMPOSE_UP) --profile tracing up -d --build
 
-## make down: stop and remove every container, network and the database volume
+## make up-cluster: the same on three clustered RabbitMQ nodes (QUORUM=true: quorum queues)
+COMPOSE_CLUSTER := -f docker-compose.yml -f docker-compose.cluster.yml
+up-cluster: $(UP_NEEDS)
+	QUORUM=$(or $(QUORUM),false) $(COMPOSE_UP) $(COMPOSE_CLUSTER) up -d --build
+
+## make down: stop and remove every container, network and volume (the cluster's too)
 down:
-	$(COMPOSE) --profile tracing down --volumes --remove-orphans
+	$(COMPOSE_UP) $(COMPOSE_CLUSTER) --profile tracing down --volumes --remove-orphans
 
 logs:
 	$(COMPOSE) logs --follow --tail=100
@@ -82,6 +103,7 @@ compose-config:
 	$(COMPOSE) config -q
 	$(COMPOSE) $(COMPOSE_DEBUG) config -q
 	$(COMPOSE) --profile tracing config -q
+	$(COMPOSE) $(COMPOSE_CLUSTER) config -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEBUG_FILE = ROOT / "docker-compose.debug.yml"
+CLUSTER_FILE = ROOT / "docker-compose.cluster.yml"
 IMAGE_ROOT = "/app"  # the Dockerfile's WORKDIR: the checkout's root inside the image
 CONF_IN_CONTAINER = "/etc/cinder-lab/cinder-lab.conf"
 
@@ -40,9 +42,25 @@ BINARY_OF = {
 }
 
 
+# ``${NAME:-default}``: the variables that let a machine swap images and host ports.
+VARIABLE = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
 def load(path: Path = COMPOSE_FILE) -> dict:
-    """A compose file as YAML (anchors and ``<<`` merges resolved), no interpolation."""
-    return yaml.safe_load(path.read_text())
+    """A compose file as YAML (anchors and ``<<`` merges resolved), every variable at its
+    default: the model a user with a clean environment gets."""
+    return _defaults(yaml.safe_load(path.read_text()))
+
+
+def _defaults(node):
+    """Interpolate as compose does: in parsed string values, so a value stays a string."""
+    if isinstance(node, dict):
+        return {key: _defaults(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_defaults(value) for value in node]
+    if isinstance(node, str):
+        return VARIABLE.sub(lambda m: m.group(2), node)
+    return node
 
 
 def require_compose() -> str:

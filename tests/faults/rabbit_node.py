@@ -1,9 +1,9 @@
-"""A throwaway RabbitMQ node for the tests that restart a broker.
+"""Throwaway RabbitMQ nodes for the tests that stop a broker: one, or a cluster of three.
 
-Never the shared node on 5672: this one has its own name, ports, data and log
+Never the shared node on 5672: each has its own name, ports, data and log
 directories under /tmp, runs as the ``rabbitmq`` user with the shared Erlang
-cookie (so ``rabbitmqctl -n`` reaches it), loads no plugin, and is always
-stopped and deleted by the fixture that started it.
+cookie (so ``rabbitmqctl -n`` reaches it, and the nodes reach each other),
+loads no plugin, and is always stopped and deleted by the fixture that started it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ NODE = "cinderlabfault@localhost"
 RABBIT_HOME = "/var/lib/rabbitmq"
 
 
-def _free_port_pair() -> int:
+def _free_port_pair(start: int = 21000) -> int:
     """A port p with p and p+1 free, below the ephemeral range (whose ports clients take)."""
-    for port in range(21000, 32000, 10):
+    for port in range(start, 32000, 10):
         try:
             for p in (port, port + 1):
                 with socket.socket() as s:
@@ -51,8 +51,9 @@ def can_run() -> str | None:
 class RabbitNode:
     """Start, restart and stop one extra RabbitMQ node on free local ports."""
 
-    def __init__(self) -> None:
-        self.port = _free_port_pair()
+    def __init__(self, node: str = NODE, first_port: int = 21000) -> None:
+        self.node = node
+        self.port = _free_port_pair(first_port)
         self.dir = tempfile.mkdtemp(prefix="cinder-lab-rabbit-")
         os.chmod(self.dir, 0o755)
         for sub in ("mnesia", "log"):
@@ -75,7 +76,7 @@ class RabbitNode:
 
     def ctl(self, *args: str, check: bool = True) -> str:
         out = subprocess.run(
-            ["rabbitmqctl", "-q", "-n", NODE, *args],
+            ["rabbitmqctl", "-q", "-n", self.node, *args],
             capture_output=True,
             text=True,
             timeout=120,
@@ -93,7 +94,7 @@ class RabbitNode:
         env = {
             "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
             "HOME": RABBIT_HOME,
-            "RABBITMQ_NODENAME": NODE,
+            "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODE_PORT": str(self.port),
             "RABBITMQ_DIST_PORT": str(self.port + 1),
@@ -126,7 +127,7 @@ class RabbitNode:
         if started:
             return
         log = self._log_tail()
-        raise RuntimeError(f"throwaway RabbitMQ {NODE} did not start: {log}")
+        raise RuntimeError(f"throwaway RabbitMQ {self.node} did not start: {log}")
 
     def _log_tail(self) -> str:
         # The directory is removed after the test: keep the node's last words in the error.
@@ -139,13 +140,15 @@ class RabbitNode:
 
     def _ok(self, *args: str) -> bool:
         out = subprocess.run(
-            ["rabbitmqctl", "-q", "-n", NODE, *args], capture_output=True, timeout=120
+            ["rabbitmqctl", "-q", "-n", self.node, *args], capture_output=True, timeout=120
         )
         return out.returncode == 0
 
     def stop(self) -> None:
         """Stop the node (no error if it is not running)."""
-        subprocess.run(["rabbitmqctl", "-q", "-n", NODE, "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "-n", self.node, "stop"], capture_output=True, timeout=120
+        )
         utils.wait_until(lambda: not self._listening(), 60, interval=0.2)
 
     def _listening(self) -> bool:
@@ -159,11 +162,62 @@ class RabbitNode:
         self.stop()
         self.start()
 
+    def join(self, other: RabbitNode) -> None:
+        """Join ``other``'s cluster (this node's data is reset), as an operator does."""
+        self.ctl("stop_app")
+        self.ctl("reset")
+        self.ctl("join_cluster", other.node)
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "60")
+
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def stop_leftover() -> None:
+def stop_leftover(node: str = NODE) -> None:
     """Stop a node of this name that an interrupted run left behind."""
-    subprocess.run(["rabbitmqctl", "-q", "-n", NODE, "stop"], capture_output=True, timeout=120)
+    subprocess.run(["rabbitmqctl", "-q", "-n", node, "stop"], capture_output=True, timeout=120)
+
+
+class RabbitCluster:
+    """Three throwaway nodes joined into one cluster (``rabbitmqctl join_cluster``)."""
+
+    NAMES = ("cinderlabc1@localhost", "cinderlabc2@localhost", "cinderlabc3@localhost")
+
+    def __init__(self) -> None:
+        for name in self.NAMES:
+            stop_leftover(name)
+        self.nodes: list[RabbitNode] = []
+        port = 21000
+        for name in self.NAMES:
+            node = RabbitNode(name, port)
+            self.nodes.append(node)
+            port = node.port + 10
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        for node in self.nodes[1:]:
+            node.join(self.nodes[0])
+
+    def running(self) -> list[str]:
+        """Node names the cluster reports running (asked of any live node)."""
+        for node in self.nodes:
+            if node._listening():
+                status = json.loads(node.ctl("cluster_status", "--formatter", "json"))
+                return sorted(status["running_nodes"])
+        return []
+
+    def node(self, name: str) -> RabbitNode:
+        (found,) = [n for n in self.nodes if n.node == name]
+        return found
+
+    def url(self, vhost: str) -> str:
+        """One transport_url with all three hosts: oslo.messaging fails over between them."""
+        hosts = ",".join(f"guest:guest@127.0.0.1:{n.port}" for n in self.nodes)
+        return f"rabbit://{hosts}/{vhost}"
+
+    def destroy(self) -> None:
+        for node in reversed(self.nodes):
+            node.destroy()

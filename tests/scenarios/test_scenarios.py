@@ -17,8 +17,9 @@ MUST_SAY = {
     "cast-to-nowhere": "MessagingTimeout",
     "shared-backend-failover": "ceph-cluster@ceph",
     "fanout": "cinder-scheduler_fanout",
-    "version-mismatch": "UnsupportedVersion",
+    "version-mismatch": "ServiceTooOld",
     "modern-cinder": "cinder-volume.maqi-kilo@ceph.maqi-kilo",
+    "backup-through-the-releases": "Service not found for creating backup.",
 }
 
 
@@ -65,7 +66,7 @@ def test_cli_runs_a_scenario_as_json(tmp_path):
     assert (doc["scenario"], doc["ok"]) == ("version-mismatch", True)
     checks = [c for step in doc["steps"] for c in step["checks"]]
     assert checks and all(c["ok"] for c in checks)
-    assert any("UnsupportedVersion" in c["what"] for c in checks)
-    assert any("volume = 3.0" in line for step in doc["steps"] for line in step["lines"])
+    assert any("ServiceTooOld" in c["what"] for c in checks)
+    assert any("3.16" in line for step in doc["steps"] for line in step["lines"])
     out = run_cli(conf, "scenario", "run", "version-mismatch", "-f", "yaml")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+import yaml
 
 from tests import compose
-from tests.compose import COMPOSE_FILE, DEBUG_FILE, ROOT
+from tests.compose import CLUSTER_FILE, COMPOSE_FILE, DEBUG_FILE, ROOT
 
 VENDORED_SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 # Shipped by Debian's docker-compose package (compose v1's copy of the compose spec).
@@ -25,6 +26,7 @@ DEBIAN_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec
 VARIANTS = {
     "base": ((COMPOSE_FILE,), ()),
     "debug": ((COMPOSE_FILE, DEBUG_FILE), ()),
+    "cluster": ((COMPOSE_FILE, CLUSTER_FILE), ()),
     "tracing": ((COMPOSE_FILE,), ("--profile", "tracing")),
 }
 
@@ -54,7 +56,9 @@ def schemas() -> list[tuple[str, dict]]:
     return found
 
 
-@pytest.mark.parametrize("path", [COMPOSE_FILE, DEBUG_FILE], ids=["base", "debug"])
+@pytest.mark.parametrize(
+    "path", [COMPOSE_FILE, DEBUG_FILE, CLUSTER_FILE], ids=["base", "debug", "cluster"]
+)
 def test_compose_files_match_the_compose_spec_schemas(path):
     document = compose.load(path)
     for name, schema in schemas():
@@ -205,3 +209,54 @@ def test_vscode_attach_entries_match_the_debug_ports(lab):
     assert sorted(everything["configurations"]) == sorted(c["name"] for c in attach)
     (single,) = [c for c in launch["configurations"] if c["request"] == "launch"]
     assert single["module"] == "cinder_lab.cmd.demo"
+
+
+def test_images_and_host_ports_are_variables_with_the_official_defaults():
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert raw["rabbitmq"]["image"] == "${RABBITMQ_IMAGE:-rabbitmq:3-management}"
+    assert raw["mariadb"]["image"] == "${MARIADB_IMAGE:-mariadb:10.11}"
+    lab = compose.lab_services({"services": raw})
+    assert {svc["build"]["args"]["PYTHON_IMAGE"] for svc in lab.values()} == {
+        "${PYTHON_IMAGE:-python:3.11-slim}"
+    }
+    # Published only on the loopback interface, each host port a variable.
+    for name, svc in raw.items():
+        for port in svc.get("ports", []):
+            assert re.fullmatch(r"127\.0\.0\.1:(\$\{\w+:-\d+\}|\d+):\d+", port), (name, port)
+    assert all(re.search(r"\$\{\w+_PORT:-", p) for s in lab.values() for p in s["ports"])
+    # The local stand-ins' names (tools/images/local.env) are what build-local.sh tags.
+    local = dict(
+        line.split("=", 1)
+        for line in (ROOT / "tools/images/local.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    script = (ROOT / "tools/images/build-local.sh").read_text()
+    for var in ("RABBITMQ_IMAGE", "MARIADB_IMAGE", "PYTHON_IMAGE"):
+        name = local[var].split("/")[1].split(":")[0]
+        assert local[var] == f"cinder-lab-local/{name}:local"
+        assert name in script.split("for name in ")[1].splitlines()[0]
+
+
+def test_cluster_services_know_all_three_nodes_and_wait_for_them():
+    model = compose.resolved((COMPOSE_FILE, CLUSTER_FILE))
+    nodes = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+    rabbit = model["services"]["rabbitmq"]["environment"]
+    cookies = {model["services"][n]["environment"]["RABBITMQ_ERLANG_COOKIE"] for n in nodes}
+    assert len(cookies) == 1
+    assert [model["services"][n]["hostname"] for n in nodes] == nodes
+    # The peer list names the same three nodes (rabbit@<hostname>).
+    conf = (ROOT / "etc/compose/rabbitmq-cluster.conf").read_text()
+    assert (
+        re.findall(r"^cluster_formation\.classic_config\.nodes\.\d = rabbit@(\S+)$", conf, re.M)
+        == nodes
+    )
+    for name, svc in compose.lab_services(model).items():
+        url = urlsplit(svc["environment"]["OS_DEFAULT__TRANSPORT_URL"])
+        hosts = [h.rpartition("@")[2] for h in url.netloc.split(",")]
+        assert hosts == [f"{n}:5672" for n in nodes], name
+        creds = {h.rpartition("@")[0] for h in url.netloc.split(",")}
+        assert creds == {f"{rabbit['RABBITMQ_DEFAULT_USER']}:{rabbit['RABBITMQ_DEFAULT_PASS']}"}
+        assert svc["environment"]["OS_OSLO_MESSAGING_RABBIT__RABBIT_QUORUM_QUEUE"] == "false"
+        assert {d: c["condition"] for d, c in svc["depends_on"].items()} == {
+            d: "service_healthy" for d in (*nodes, "mariadb")
+        }

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from cinder_lab import context, exception, memory_tap, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
+from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe import envelope, graph, route, topology, trace
+from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import api as volume_api
 from tests.procs import run_cli
 from tests.procs import wait_status as wait
@@ -50,7 +53,9 @@ def test_topology_maps_each_consumer_to_its_service(lab):
 
 def test_stopped_service_leaves_a_dead_end_in_every_rendering(lab):
     lab.stop(lab.find("cinder-backup", "maqi-kilo"))
-    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), "maqi-kilo", "b", "v")
+    # Kilo's cast (the default lab_release): only backup_id travels, to server=backup.host.
+    backup = SimpleNamespace(id="b", host="maqi-kilo")
+    backup_rpcapi.BackupAPI().create_backup(context.get_admin_context(), backup)
     topo = topology.snapshot(None)
     dead = {q.name: q for q in topo.dead_ends()}
     # The server queues outlive the process; the auto-delete fanout queue does not.
@@ -86,7 +91,10 @@ def test_trace_shows_cast_call_reply_and_a_dropped_cast(lab):
         correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
         bak = backup_api.API().create(ctxt, vol.id)
         assert wait(db.backup_get, bak.id).status == "available"
-        backup_rpcapi.BackupAPI().create_backup(ctxt, "no-such-host", "b-1", vol.id)
+        # Kilo's backup reads the volume locally: no call. get-pools is Kilo's call.
+        assert scheduler_rpcapi.SchedulerAPI().get_pools(ctxt)
+        lost = SimpleNamespace(id="b-1", host="no-such-host")
+        backup_rpcapi.BackupAPI().create_backup(ctxt, lost)
         trace.run(records, correlator, events.append, count=4, timeout=5)
 
     cast, call, reply, dropped = events
@@ -97,15 +105,12 @@ def test_trace_shows_cast_call_reply_and_a_dropped_cast(lab):
     assert cast.consumed_by == [f"cinder-backup maqi-kilo (pid {_pid()})"]
     assert cast.request_id and cast.request_id == call.request_id
 
-    assert (call.kind, call.method, call.routing_key) == (
-        "call",
-        "get_backup_device",
-        "cinder-volume.maqi-kilo@ceph",
-    )
+    assert (call.kind, call.method, call.routing_key) == ("call", "get_pools", "cinder-scheduler")
+    assert call.args == {"filters": None}
     assert call.reply_queue.startswith("reply_")
-    assert call.consumed_by == [f"cinder-volume maqi-kilo@ceph (pid {_pid()})"]
+    assert call.consumed_by == [f"cinder-scheduler maqi-kilo (pid {_pid()})"]
 
-    assert (reply.kind, reply.reply_to, reply.exchange) == ("reply", "get_backup_device", "")
+    assert (reply.kind, reply.reply_to, reply.exchange) == ("reply", "get_pools", "")
     assert reply.routing_key == call.reply_queue == reply.queues[0]
     assert reply.msg_id == call.msg_id
 
@@ -287,3 +292,86 @@ def test_describe_prints_two_lines_with_the_fate():
         "  reply  (result)                     exchange=(default exchange) routing_key=reply_x\n"
         "         -> queue DROPPED: no queue bound"
     )
+
+
+def test_describe_shows_versioned_objects_by_name_version_and_id():
+    volume = {
+        "versioned_object.name": "Volume",
+        "versioned_object.namespace": "cinder",
+        "versioned_object.version": "1.9",
+        "versioned_object.data": {"id": "v-1", "host": "maqi-kilo@ceph#ceph"},
+        "versioned_object.changes": ["host"],
+    }
+    device = {
+        "versioned_object.name": "BackupDeviceInfo",
+        "versioned_object.version": "1.0",
+        "versioned_object.data": {"volume": volume, "secure_enabled": False},
+    }
+    msg = {"method": "continue_backup", "version": "2.0", "args": {"volume": volume}}
+    msg["args"]["backup_device"] = device
+    cast = memory_tap.Published(None, "openstack", "cinder-backup.h", ["cinder-backup.h"], msg)
+    text = envelope.describe(cast)
+    assert text.splitlines()[0].split()[:2] == ["cast", "continue_backup"]
+    assert "v2.0" in text.splitlines()[0]
+    assert text.splitlines()[2].split("   ")[-1] == (
+        "backup_device=BackupDeviceInfo 1.0 (Volume 1.9 v-1) volume=Volume 1.9 v-1"
+    )
+    assert envelope.describe_args({"backup_id": "b", "force": True}) == 'backup_id="b" force=true'
+    # trace -f json keeps the whole message; the text form names the object.
+    raw = trace.Raw("publish", "openstack", "cinder-backup.h", ["cinder-backup.h"], msg, None)
+    event = trace.make_event(raw)
+    assert event.to_dict()["message"]["args"]["volume"] == volume
+    assert event.version == "2.0"
+    assert "volume=Volume 1.9 v-1" in trace.format_event(event)
+
+
+def _rows_of_the_note() -> object:
+    """An up cinder-backup on maqi-kilo, an up cinder-volume on new_host_name@ceph, a volume."""
+    for host, binary in (("maqi-kilo", "cinder-backup"), ("new_host_name@ceph", "cinder-volume")):
+        row = db.service_create({"host": host, "binary": binary, "topic": binary})
+        db.service_heartbeat(row.id)
+    return db.volume_create({"size": 1, "status": "available", "host": "new_host_name@ceph#ceph"})
+
+
+def test_route_of_a_kilo_backup_reads_locally(memory_conf):
+    vol = _rows_of_the_note()
+    db.service_create(
+        {"host": "new_host_name", "binary": "cinder-backup", "topic": "cinder-backup"}
+    )
+    db.service_heartbeat(db.service_get_by_args("new_host_name", "cinder-backup").id)
+    explained = route.explain(vol.id, "backup")
+    fields = dict(explained.fields)
+    assert fields["lab_release"] == "kilo"
+    assert "reads the volume through its own driver for [ceph], no RPC" in fields["then"]
+    assert explained.ok, explained.verdict
+    assert "needs [ceph] in the backup host's enabled_backends" in explained.verdict
+    assert not [name for name, _ in explained.fields if name.startswith("to volume")]
+
+
+@pytest.mark.parametrize("same_host", [False, True])
+def test_route_of_a_current_backup_goes_through_the_scheduler(memory_conf, same_host):
+    CONF.set_override("lab_release", "current")
+    CONF.set_override("backup_use_same_host", same_host)
+    try:
+        vol = _rows_of_the_note()
+        explained = route.explain(vol.id, "backup")
+    finally:
+        CONF.clear_override("lab_release")
+        CONF.clear_override("backup_use_same_host")
+    fields = dict(explained.fields)
+    assert fields["routing key"] == "cinder-scheduler"
+    if same_host:
+        # Kilo's rule, moved to the scheduler: the API accepts, the backup ends in error.
+        assert "NONE" in fields["scheduler picks"]
+        assert not explained.ok
+        assert explained.verdict.startswith("FAILS LATER: the API accepts")
+        assert "Service not found for creating backup." in explained.verdict
+        assert "no cinder-backup service with host 'new_host_name'" in explained.verdict
+        return
+    assert fields["scheduler picks"] == "any reporting one: maqi-kilo"
+    assert fields["to backup: routing key"] == "cinder-backup.maqi-kilo"
+    key = "cinder-volume.new_host_name@ceph.new_host_name"
+    assert fields["to volume: routing key"] == key
+    assert explained.ok, explained.verdict
+    assert explained.verdict.startswith("OK: a scheduler picks cinder-backup maqi-kilo")
+    assert f"casts get_backup_device to {key}" in explained.verdict

@@ -1,4 +1,9 @@
-"""OpenTelemetry: one backup-create gives linked spans, API cast to the volume's reply."""
+"""OpenTelemetry: one backup-create gives linked spans, API cast to the volume's replies.
+
+Run under ``lab_release = current``: today's backup is the long chain (API ->
+scheduler -> backup -> get_backup_device cast -> continue_backup -> three
+calls). Kilo's backup is one cast and a local read, nothing to link.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from cinder_lab import context
+from cinder_lab import context, rpc
 from cinder_lab import tracing as spans
 from cinder_lab.backup import api as backup_api
 from cinder_lab.common import config
@@ -39,6 +44,8 @@ def traced_lab(memory_conf):
     with open(memory_conf, "a") as f:
         f.write("[oslo_messaging_tracing]\ntracing_enabled = true\n")
     config.parse_args(["--config-file", str(memory_conf)])
+    config.CONF.set_override("lab_release", "current")
+    rpc.reset_version_caps()
     _provider()
     lab = Lab()
     lab.start_all()
@@ -47,6 +54,8 @@ def traced_lab(memory_conf):
     yield lab
     lab.close()
     EXPORTER.clear()
+    config.CONF.clear_override("lab_release")
+    rpc.reset_version_caps()
 
 
 def test_backup_create_gives_linked_spans(traced_lab):
@@ -56,51 +65,83 @@ def test_backup_create_gives_linked_spans(traced_lab):
     EXPORTER.clear()
     bak = backup_api.API().create(ctxt, vol.id)
     assert wait_status(db.backup_get, bak.id, timeout=10).status == "available"
-    # The outermost server span ends last.
+    # The outermost server span ends last: the backup's continue_backup.
     wait_until(
-        lambda: "create_backup receive" in {s.name for s in EXPORTER.get_finished_spans()},
+        lambda: "BackupManager.continue_backup" in {s.name for s in EXPORTER.get_finished_spans()},
         timeout=5,
         interval=0.05,
-        what="the create_backup receive span",
+        what="the continue_backup span",
     )
     finished = EXPORTER.get_finished_spans()
-    by_name = {s.name: s for s in finished}
+    ids = {s.context.span_id: s for s in finished}
 
-    cast = by_name["cinder-backup.create_backup"]  # oslo.messaging, the API's cast
-    receive = by_name["create_backup receive"]  # oslo.messaging, in cinder-backup
-    manager = by_name["BackupManager.create_backup"]  # the lab's
-    call = by_name["cinder-volume.get_backup_device call"]  # the lab's, around the call
-    send = by_name["cinder-volume.get_backup_device"]  # oslo.messaging, the call itself
-    served = by_name["get_backup_device receive"]  # oslo.messaging, in cinder-volume
-    volume_manager = by_name["VolumeManager.get_backup_device"]  # the lab's
-    reply = by_name["get_backup_device reply"]  # the lab's: the answer came back
+    def one(name, under=None):
+        """The one span called ``name`` (whose parent is called ``under``)."""
+        (found,) = [
+            s
+            for s in finished
+            if s.name == name
+            and (under is None or (s.parent and ids[s.parent.span_id].name == under))
+        ]
+        return found
 
     def parent(child, of):
         assert child.parent is not None, f"{child.name} has no parent"
         assert child.parent.span_id == of.context.span_id, f"{child.name} not under {of.name}"
 
-    assert cast.parent is None  # the trace starts at the API
-    parent(receive, cast)
-    parent(manager, receive)
-    parent(call, manager)
-    parent(send, call)
-    parent(served, send)
-    parent(volume_manager, served)
-    parent(reply, call)
-    # Only the backup's spans: a capability fanout may run beside it in its own trace.
-    mine = [cast, receive, manager, call, send, served, volume_manager, reply]
-    trace_ids = {s.context.trace_id for s in mine}
-    assert trace_ids == {cast.context.trace_id}
+    queue = "cinder-volume.maqi-kilo@ceph"
+    api_cast = one("cinder-scheduler.create_backup")  # oslo.messaging, the API's cast
+    at_scheduler = one("create_backup receive", under="cinder-scheduler.create_backup")
+    scheduler = one("SchedulerManager.create_backup")  # the lab's
+    to_backup = one("cinder-backup.create_backup")
+    at_backup = one("create_backup receive", under="cinder-backup.create_backup")
+    backup = one("BackupManager.create_backup")
+    ask = one(f"{queue}.get_backup_device")  # a cast since 3.17: no reply span
+    served = one("get_backup_device receive")
+    volume_manager = one("VolumeManager.get_backup_device")
+    answer = one("cinder-backup.continue_backup")
+    resumed = one("continue_backup receive")
+    continued = one("BackupManager.continue_backup")
 
-    kinds = {s.name: s.kind for s in by_name.values()}
-    assert kinds["cinder-backup.create_backup"] == otel.SpanKind.PRODUCER
-    assert kinds["create_backup receive"] == otel.SpanKind.CONSUMER
-    assert kinds["get_backup_device reply"] == otel.SpanKind.CONSUMER
-    assert cast.attributes["messaging.operation"] == "cast"
-    assert send.attributes["messaging.operation"] == "call"
-    assert cast.attributes["openstack.request_id"] == receive.attributes["openstack.request_id"]
-    # The reply comes back after the volume service served the call.
-    assert served.end_time <= reply.start_time <= call.end_time
+    assert api_cast.parent is None  # the trace starts at the API
+    for child, of in [
+        (at_scheduler, api_cast),
+        (scheduler, at_scheduler),
+        (to_backup, scheduler),
+        (at_backup, to_backup),
+        (backup, at_backup),
+        (ask, backup),
+        (served, ask),
+        (volume_manager, served),
+        (answer, volume_manager),
+        (resumed, answer),
+        (continued, resumed),
+    ]:
+        parent(child, of)
+    mine = [api_cast, at_scheduler, scheduler, to_backup, at_backup, backup, ask]
+    mine += [served, volume_manager, answer, resumed, continued]
+    for method in ("initialize_connection", "terminate_connection", "remove_export"):
+        call = one(f"{queue}.{method} call")  # the lab's, around the call
+        send = one(f"{queue}.{method}")  # oslo.messaging, the call itself
+        receive = one(f"{method} receive")
+        reply = one(f"{method} reply")  # the lab's: the answer came back
+        parent(call, continued)
+        parent(send, call)
+        parent(receive, send)
+        parent(reply, call)
+        assert send.attributes["messaging.operation"] == "call"
+        # The reply comes back after the volume service served the call.
+        assert receive.end_time <= reply.start_time <= call.end_time
+        mine += [call, send, receive, reply]
+    # Only the backup's spans: a capability fanout may run beside it in its own trace.
+    assert {s.context.trace_id for s in mine} == {api_cast.context.trace_id}
+
+    assert api_cast.kind == otel.SpanKind.PRODUCER
+    assert at_backup.kind == otel.SpanKind.CONSUMER
+    assert ask.attributes["messaging.operation"] == "cast"
+    assert (
+        api_cast.attributes["openstack.request_id"] == at_backup.attributes["openstack.request_id"]
+    )
 
 
 def test_tracing_off_makes_no_span(memory_conf):
@@ -120,7 +161,8 @@ SCRIPT = """
 import sys, time
 from cinder_lab.common import config
 config.parse_args(["--config-file", sys.argv[1]])
-from cinder_lab import context
+config.CONF.set_override("lab_release", "current")  # today's chain of linked spans
+from cinder_lab import context, rpc
 from cinder_lab.backup import api as backup_api
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
@@ -191,9 +233,9 @@ def test_spans_reach_an_otlp_collector(memory_conf):
         for span in scope.spans
     ]
     by_name = {s.name: s for s in spans}
-    cast = by_name["cinder-backup.create_backup"]
-    receive = by_name["create_backup receive"]
-    reply = by_name["get_backup_device reply"]
-    assert receive.parent_span_id == cast.span_id
-    assert receive.trace_id == reply.trace_id == cast.trace_id
+    cast = by_name["cinder-scheduler.create_backup"]
+    receive = [s for s in spans if s.name == "create_backup receive"]
+    reply = by_name["remove_export reply"]
+    assert cast.span_id in {s.parent_span_id for s in receive}
+    assert {s.trace_id for s in receive} == {reply.trace_id} == {cast.trace_id}
     assert by_name["get_backup_device receive"].trace_id == cast.trace_id

@@ -118,6 +118,8 @@ def create_and_back_up(story: NoteStory, events: Events) -> tuple[models.Volume,
     bak = story.s.create_backup(vol.id)
     flush(events)
     say(f"\n  backup {bak.id}: status={bak.status} host={bak.host} volume_host={bak.volume_host}")
+    say("  No message to cinder-volume: Kilo's cinder-backup read the volume through its own")
+    say("  driver for [ceph] (built as CONF.host@ceph), so it had to run on the volume's host.")
     return vol, bak
 
 
@@ -187,6 +189,8 @@ def story(tmp: str) -> None:
     finally:
         stage.close()
     heading("Done" if ok else "The lab did not behave as the note describes")
+    say("  This was Kilo (lab_release = kilo). Today's route: lab_release = current, and")
+    say("  cinder-lab scenario run backup-through-the-releases.")
     if not ok:
         raise SystemExit(1)
 

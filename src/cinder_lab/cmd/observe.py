@@ -95,12 +95,21 @@ def topology_text(topo: topology.Topology) -> str:
     out.append(_table(["Name", "Type"], exchanges))
     out += ["", "Queues"]
     queue_columns = ["Name", "Messages", "Consumers", "Its name points to", "Row state"]
-    out.append(_table(queue_columns, _queue_rows(topo)))
+    queue_rows, consumer_rows = _queue_rows(topo), _consumer_rows(topo)
+    consumer_columns = ["Queue", "Process", "PID", "Service", "Row", "Status", "State"]
+    if len(topo.nodes()) > 1:
+        # A cluster: where each queue (its leader) and each consumer's connection live.
+        queue_columns.append("Node (leader)")
+        queue_rows = [(*r, q.node or "-") for r, q in zip(queue_rows, topo.queues, strict=True)]
+        consumer_columns.append("Connection on")
+        consumer_rows = [
+            (*r, c.node or "-") for r, c in zip(consumer_rows, topo.consumers, strict=True)
+        ]
+    out.append(_table(queue_columns, queue_rows))
     out += ["", "Bindings"]
     out.append(_table(["Source", "Routing key", "Destination"], bindings))
     out += ["", "Consumers"]
-    consumer_columns = ["Queue", "Process", "PID", "Service", "Row", "Status", "State"]
-    out.append(_table(consumer_columns, _consumer_rows(topo)))
+    out.append(_table(consumer_columns, consumer_rows))
     dead = topo.dead_ends()
     out.append("")
     if not dead:

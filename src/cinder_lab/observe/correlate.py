@@ -36,6 +36,8 @@ class TraceEvent:
     publisher: str | None = None
     consumed_by: list[str] = field(default_factory=list)
     unique_id: str | None = None
+    version: str | None = None  # the RPC API version the sender asked for
+    message: dict | None = None  # the whole oslo message: ``trace -f json`` keeps it all
 
     @property
     def dropped(self) -> bool:
@@ -62,6 +64,8 @@ def make_event(raw: Raw) -> TraceEvent:
         msg_id=msg.get("_msg_id"),
         reply_queue=msg.get("_reply_q"),
         unique_id=msg.get("_unique_id"),
+        version=msg.get("version"),
+        message=msg,
     )
 
 

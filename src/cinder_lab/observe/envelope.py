@@ -85,13 +85,50 @@ def kind(event: Routed) -> str:
     return classify(event.exchange, event.routing_key, oslo_message(event.envelope))
 
 
+OBJECT_KEY = "versioned_object.name"
+
+
+def describe_value(value: object) -> str:
+    """One argument, short: a versioned object as ``Volume 1.9 <id>``, else its JSON.
+
+    Today's Cinder sends whole objects (oslo.versionedobjects primitives:
+    ``versioned_object.name/namespace/version/data/changes``); their name,
+    version and id are what a learner needs on one line.
+    """
+    if isinstance(value, dict) and OBJECT_KEY in value:
+        data = value.get("versioned_object.data") or {}
+        ident = data.get("id") if isinstance(data, dict) else None
+        version = value.get("versioned_object.version", "?")
+        if ident is None and isinstance(data, dict):  # BackupDeviceInfo: name what it holds
+            inner = ", ".join(describe_value(v) for v in data.values() if isinstance(v, dict))
+            return f"{value[OBJECT_KEY]} {version}" + (f" ({inner})" if inner else "")
+        return f"{value[OBJECT_KEY]} {version} {ident}"
+    if isinstance(value, dict) and len(json.dumps(value)) > 60:
+        return "{" + ", ".join(sorted(value)) + "}"  # request_spec and the like: its keys
+    return json.dumps(value, sort_keys=True)
+
+
+def describe_args(args: object) -> str:
+    """A request's arguments on one line: ``backup=Backup 1.7 <id> want_objects=true``."""
+    if not isinstance(args, dict):
+        return json.dumps(args)
+    return " ".join(f"{name}={describe_value(args[name])}" for name in sorted(args))
+
+
 def describe(event: Routed) -> str:
-    """One routed message in two lines: kind, method, exchange, routing key -> queues."""
+    """One routed message: kind, method, version, exchange, routing key -> queues.
+
+    A request gets a third line with its arguments (``describe_args``).
+    """
     msg = oslo_message(event.envelope)
     method = msg.get("method", "(result)" if "result" in msg else "(reply)")
     target = ", ".join(event.queues) if event.queues else "DROPPED: no queue bound"
     exchange = event.exchange or "(default exchange)"
-    return (
-        f"  {kind(event):<6} {method:<28} exchange={exchange} "
+    version = f" v{msg['version']}" if "version" in msg else ""
+    text = (
+        f"  {kind(event):<6} {method + version:<28} exchange={exchange} "
         f"routing_key={event.routing_key}\n{'':9}-> queue {target}"
     )
+    if "method" in msg and msg.get("args"):
+        text += f"\n{'':9}   {describe_args(msg['args'])}"
+    return text

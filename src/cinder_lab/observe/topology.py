@@ -56,6 +56,10 @@ class Queue:
     topic: str | None = None
     server: str | None = None
     service: ServiceInfo | None = None
+    # In a RabbitMQ cluster: the node the queue (a quorum queue's leader) lives on,
+    # and a quorum queue's replicas.
+    node: str | None = None
+    members: list[str] = field(default_factory=list)
 
     @property
     def dead_end(self) -> bool:
@@ -82,6 +86,7 @@ class Consumer:
     process: str | None = None
     pid: int | None = None
     service: ServiceInfo | None = None
+    node: str | None = None  # the broker node its connection is on
 
 
 @dataclass
@@ -106,6 +111,11 @@ class Topology:
     def dead_ends(self) -> list[Queue]:
         """The queues nobody consumes."""
         return [q for q in self.queues if q.dead_end]
+
+    def nodes(self) -> list[str]:
+        """The broker nodes seen: more than one in a cluster."""
+        seen = {q.node for q in self.queues} | {c.node for c in self.consumers}
+        return sorted(n for n in seen if n)
 
     def without_amq(self) -> Topology:
         """Hide RabbitMQ's own ``amq.*`` objects and the nameless default exchange."""
@@ -195,17 +205,24 @@ def attach_services(topo: Topology, rows: dict[tuple[str, str], ServiceInfo]) ->
 
 def from_management(api: ManagementAPI) -> Topology:
     """The vhost as RabbitMQ's management API lists it."""
+    connections = api.connections()
     conns = {
-        c["name"]: (c.get("client_properties") or {}).get("connection_name")
-        for c in api.connections()
+        c["name"]: (c.get("client_properties") or {}).get("connection_name") for c in connections
     }
+    conn_nodes = {c["name"]: c.get("node") for c in connections}
     topo = Topology(source=f"rabbitmq {utils.mask_url(api.url)}", vhost=api.vhost)
     topo.exchanges = sorted(
         (Exchange(e["name"], e["type"]) for e in api.exchanges()), key=lambda e: e.name
     )
     topo.queues = sorted(
         (
-            Queue(q["name"], int(q.get("messages") or 0), int(q.get("consumers") or 0))
+            Queue(
+                q["name"],
+                int(q.get("messages") or 0),
+                int(q.get("consumers") or 0),
+                node=q.get("leader") or q.get("node"),
+                members=sorted(q.get("members") or []),
+            )
             for q in api.queues()
         ),
         key=lambda q: q.name,
@@ -222,9 +239,9 @@ def from_management(api: ManagementAPI) -> Topology:
         details = c.get("channel_details") or {}
         conn = details.get("connection_name") or UNKNOWN
         process, pid = parse_connection_name(conns.get(conn))
-        topo.consumers.append(
-            Consumer(c["queue"]["name"], c.get("consumer_tag", ""), conn, process, pid)
-        )
+        consumer = Consumer(c["queue"]["name"], c.get("consumer_tag", ""), conn, process, pid)
+        consumer.node = conn_nodes.get(conn)
+        topo.consumers.append(consumer)
     topo.consumers.sort(key=lambda c: (c.queue, c.pid or 0, c.tag))
     # Consumer events reach the management API at once; a queue's own counter only
     # with its next statistics emission (every few seconds): count the consumers.

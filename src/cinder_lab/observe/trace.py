@@ -11,15 +11,12 @@ services; this module runs that loop and writes what a learner reads.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 from cinder_lab import utils
-
-# The trace's parts, under the names ``cinder-lab trace`` and the scenarios use.
 from cinder_lab.observe.correlate import (
     Correlator,
     Resolver,
@@ -28,6 +25,9 @@ from cinder_lab.observe.correlate import (
     memory_resolver,
     rabbit_resolver,
 )
+
+# The trace's parts, under the names ``cinder-lab trace`` and the scenarios use.
+from cinder_lab.observe.envelope import describe_args
 from cinder_lab.observe.sources import FIREHOSE, Firehose, MemoryTap, Raw, amqp_connection
 
 __all__ = [
@@ -80,6 +80,7 @@ def format_event(ev: TraceEvent) -> str:
     """Two or three lines a learner can read as the messages pass."""
     clock = ev.time[11:23] if len(ev.time) > 11 else ev.time
     what = ev.method or (f"reply to {ev.reply_to}" if ev.reply_to else "(reply)")
+    what += f" v{ev.version}" if ev.version else ""
     exchange = ev.exchange or "(default)"
     head = f"{clock} {ev.kind.upper():<6} {what}  exchange={exchange} routing_key={ev.routing_key}"
     if ev.dropped:
@@ -90,7 +91,7 @@ def format_event(ev: TraceEvent) -> str:
     lines = [head, f"{'':13}{fate}"]
     details = []
     if ev.args:
-        details.append(f"args={json.dumps(ev.args, sort_keys=True)}")
+        details.append(f"args: {describe_args(ev.args)}")
     if ev.request_id:
         details.append(f"request_id={ev.request_id}")
     if ev.reply_queue:

@@ -1,6 +1,7 @@
 """The note's story and the classic failures as runnable scenarios (``cinder-lab scenario``)."""
 
 from cinder_lab.scenarios.backup_host_mismatch import BackupHostMismatch
+from cinder_lab.scenarios.backup_through_the_releases import BackupThroughTheReleases
 from cinder_lab.scenarios.cast_to_nowhere import CastToNowhere
 from cinder_lab.scenarios.fanout import Fanout
 from cinder_lab.scenarios.modern_cinder import ModernCinder
@@ -20,5 +21,6 @@ SCENARIOS = {
         Fanout,
         VersionMismatch,
         ModernCinder,
+        BackupThroughTheReleases,
     )
 }

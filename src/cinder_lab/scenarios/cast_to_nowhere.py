@@ -1,8 +1,14 @@
-"""cast-to-nowhere: dropped casts, casts that wait in a queue, calls that time out."""
+"""cast-to-nowhere: dropped casts, casts that wait in a queue, calls that time out.
+
+Runs under Kilo (``lab_release = kilo``): the create_backup cast carries only
+``backup_id``, and the call that times out is ``initialize_connection``, the
+one Nova makes to attach a volume (Kilo's backup made no call at all).
+"""
 
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import oslo_messaging as messaging
 
@@ -22,7 +28,12 @@ class CastToNowhere:
     def run(self, s: Stage) -> None:
         s.configure(
             "kilo",
-            {"host": "maqi-kilo", "enabled_backends": "ceph", "rpc_response_timeout": 2},
+            {
+                "host": "maqi-kilo",
+                "enabled_backends": "ceph",
+                "rpc_response_timeout": 2,
+                "lab_release": "kilo",
+            },
             {"ceph": {"volume_backend_name": "ceph"}},
         )
         s.lab.start_all()
@@ -32,7 +43,7 @@ class CastToNowhere:
 
         s.step("1. create_backup cast to host 'nowhere': no queue cinder-backup.nowhere")
         with s.watch() as events:
-            rpcapi.create_backup(s.ctxt, "nowhere", str(uuid.uuid4()), vol.id)
+            rpcapi.create_backup(s.ctxt, SimpleNamespace(id=str(uuid.uuid4()), host="nowhere"))
         s.check(True, "the cast returned normally: no error for the sender")
         for event in events:
             s.out(describe(event))
@@ -46,7 +57,7 @@ class CastToNowhere:
         # As backup/api.py leaves them: the volume backing-up, the backup creating.
         db.volume_update(vol.id, {"status": "backing-up"})
         backup = db.backup_create({"volume_id": vol.id, "status": "creating", "host": "maqi-kilo"})
-        rpcapi.create_backup(s.ctxt, "maqi-kilo", backup.id, vol.id)
+        rpcapi.create_backup(s.ctxt, backup)
         s.check(
             s.wait_for(
                 lambda: s.broker.queues().get("cinder-backup.maqi-kilo", (0, 0))[0] == 1,
@@ -59,10 +70,14 @@ class CastToNowhere:
         s.check(db.backup_get(backup.id).status == "available", "served once the service is back")
 
         s.step("3. A call to a backend with no server times out")
+        s.say("initialize_connection: the call Nova makes to attach a volume (Kilo 1.0)")
         ghost = db.volume_update(vol.id, {"host": "ghost@ceph#ceph"})
+        connector = {"host": "maqi-kilo", "initiator": "iqn.1993-08.org.debian:01:lab"}
         try:
-            volume_rpcapi.VolumeAPI().get_backup_device(s.ctxt, backup.id, ghost)
-            s.check(False, "get_backup_device raises MessagingTimeout")
+            volume_rpcapi.VolumeAPI().initialize_connection(s.ctxt, ghost, connector)
+            s.check(False, "initialize_connection raises MessagingTimeout")
         except messaging.MessagingTimeout:
-            s.check(True, "get_backup_device raises MessagingTimeout after rpc_response_timeout")
+            s.check(
+                True, "initialize_connection raises MessagingTimeout after rpc_response_timeout"
+            )
         db.volume_update(vol.id, {"host": "maqi-kilo@ceph#ceph"})

@@ -1,58 +1,85 @@
-"""version-mismatch: a newer client meets an older server; [upgrade_levels] fixes it."""
+"""version-mismatch: today's Cinder pins its RPC clients to the oldest row in ``services``.
+
+Mirrors ``cinder.rpc.RPCAPI.determine_rpc_version_cap`` (Mitaka on): every
+service writes ``rpc_current_version`` into its row at start, and every client
+caps itself at the oldest version of its binary. A cinder-volume row at 3.16
+(Rocky to Xena) makes the backup ask for the device with the synchronous
+``get_backup_device`` call (3.2) instead of Yoga's cast answered by
+``continue_backup``. A row with no version (what a Kilo-era service left)
+stops today's clients with ServiceTooOld. ``[upgrade_levels]`` is Nova's
+mechanism; Cinder never had it (the lab keeps it only as a manual override).
+"""
 
 from __future__ import annotations
 
-import oslo_messaging as messaging
-
-from cinder_lab.common.config import CONF
-from cinder_lab.context import RequestContext
-from cinder_lab.db.models import Volume
+from cinder_lab import exception, rpc
+from cinder_lab.db import api as db
+from cinder_lab.objects.volume import Volume
+from cinder_lab.observe.envelope import describe
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.volume import rpcapi as volume_rpcapi
 
-
-class NewerVolumeAPI(volume_rpcapi.VolumeAPI):
-    """A volume client one minor version ahead of the servers, as in a rolling upgrade."""
-
-    RPC_API_VERSION = "3.1"
-
-    def get_backup_device(self, ctxt: RequestContext, backup_id: str, volume: Volume) -> dict:
-        """Send 3.1 when the cap allows it, else fall back to 3.0 (Cinder's pattern)."""
-        version = "3.1" if self.client.can_send_version("3.1") else "3.0"
-        cctxt = self._get_cctxt(volume.host, version=version)
-        return cctxt.call(ctxt, "get_backup_device", backup_id=backup_id, volume_id=volume.id)
+BACKEND = "maqi-kilo@ceph"
+CONNECTOR = {"host": "maqi-kilo", "initiator": "iqn.1993-08.org.debian:01:lab"}
 
 
 class VersionMismatch:
-    """RPC versions: the server refuses what it does not know; a cap makes the client wait."""
+    """Automatic pinning from the services table, as today's Cinder does it."""
 
     name = "version-mismatch"
-    summary = "a client asking for a newer RPC version gets UnsupportedVersion; a cap fixes it"
+    summary = "clients pin to the oldest services row: 3.16 brings back the call; NULL refuses"
 
     def run(self, s: Stage) -> None:
         sections = {"ceph": {"volume_backend_name": "ceph"}}
-        s.configure("kilo", {"host": "maqi-kilo", "enabled_backends": "ceph"}, sections)
+        default = {"host": "maqi-kilo", "enabled_backends": "ceph", "lab_release": "current"}
+        s.configure("current", default, sections)
+        rpc.reset_version_caps()  # a fresh database: pin from its rows, not a former run's
         s.lab.start_all()
         s.lab.wait_for_pools(1)
         vol = s.create_volume()
 
-        s.step("1. cinder-volume speaks 3.0; an upgraded client sends 3.1")
-        try:
-            NewerVolumeAPI().get_backup_device(s.ctxt, "b-1", vol)
-            s.check(False, "the 3.1 call is refused")
-        except messaging.UnsupportedVersion as e:
-            s.check(True, f"UnsupportedVersion: {str(e).splitlines()[0]}")
-        except messaging.RemoteError as e:
-            s.check(e.exc_type == "UnsupportedVersion", f"the server answered {e.exc_type}")
+        s.step("1. Every service writes the version it speaks into its services row")
+        for row in db.service_get_all():
+            s.say(f"{row.binary:<17} {row.host:<15} rpc_current_version={row.rpc_current_version}")
+        cap = volume_rpcapi.VolumeAPI().version_cap()
+        s.check(cap == "3.20", f"a new cinder-volume client pins itself to {cap}")
+        s.say("Cinder has no [upgrade_levels]: that is Nova's. Cinder pins automatically.")
 
-        s.step("2. Pin the client: [upgrade_levels] volume = 3.0")
-        path = s.configure(
-            "pinned",
-            {"host": "maqi-kilo", "enabled_backends": "ceph"},
-            {**sections, "upgrade_levels": {"volume": "3.0"}},
+        s.step("2. An older cinder-volume row (3.16, before Yoga): the backup calls")
+        row = db.service_get_by_args(BACKEND, "cinder-volume")
+        db.service_update(row.id, {"rpc_current_version": "3.16"})
+        rpc.reset_version_caps()  # as on SIGHUP or a restart: read the rows again
+        s.say("services: cinder-volume maqi-kilo@ceph rpc_current_version = 3.16")
+        s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
+        s.lab.start_backup()  # the new process pins itself at start
+        with s.watch() as events:
+            backup = s.create_backup(vol.id)
+        for event in events:
+            if event.message.get("method") not in ("update_service_capabilities",):
+                s.out(describe(event))
+        s.check(backup.status == "available", f"backup {backup.status}")
+        if s.broker.can_trace:
+            asks = [
+                (e.kind, e.message.get("version"))
+                for e in events
+                if e.message.get("method") == "get_backup_device"
+            ]
+            s.check(asks == [("call", "3.2")], "get_backup_device is a call at 3.2 (pinned)")
+            continued = [e for e in events if e.message.get("method") == "continue_backup"]
+            s.check(not continued, "no continue_backup: the device came back in the reply")
+
+        s.step("3. A services row with no version (left by a Kilo-era service)")
+        db.service_create(
+            {"host": "old-kilo@lvm", "binary": "cinder-volume", "topic": "cinder-volume"}
         )
-        s.show_config(path, only=("volume",))
-        s.say(f"can_send_version('3.1') is now {NewerVolumeAPI().client.can_send_version('3.1')}")
-        answer = NewerVolumeAPI().get_backup_device(s.ctxt, "b-1", vol)
-        s.check(answer.get("served_by") == "maqi-kilo@ceph", f"the 3.0 call is served: {answer}")
-        s.say(f"(cap read from CONF.upgrade_levels.volume = {CONF.upgrade_levels.volume})")
+        rpc.reset_version_caps()
+        s.say("services: cinder-volume old-kilo@lvm rpc_current_version=NULL")
+        volume = Volume.from_row(db.volume_get(vol.id), s.ctxt)
+        with s.watch() as events:
+            try:
+                volume_rpcapi.VolumeAPI().initialize_connection(s.ctxt, volume, CONNECTOR)
+                s.check(False, "the client refuses to pin")
+            except exception.ServiceTooOld as e:
+                s.check(True, f"ServiceTooOld: {e}")
+        s.check(not events, "nothing was sent")
+        rpc.reset_version_caps()

@@ -117,13 +117,19 @@ class VolumeAPI(rpc.RPCAPI):
         self, ctxt: RequestContext, volume: object, connector: dict, force: bool = False
     ) -> None:
         """Call: stop exporting the volume to ``connector``."""
+        if config.is_kilo():
+            cctxt = self._get_cctxt(volume.host, "1.0")
+            cctxt.call(
+                ctxt, "terminate_connection", volume_id=volume.id, connector=connector, force=force
+            )
+            return
         cctxt = self._get_cctxt(volume.service_topic_queue, "3.0")
         cctxt.call(
             ctxt, "terminate_connection", volume_id=volume.id, connector=connector, force=force
         )
 
     def remove_export(self, ctxt: RequestContext, volume: object, sync: bool = False) -> None:
-        """Remove the export: a call when ``sync``, else a cast."""
+        """Today only (Mitaka on): remove the export; a call when ``sync``, else a cast."""
         cctxt = self._get_cctxt(volume.service_topic_queue, "3.0")
         if sync:
             cctxt.call(ctxt, "remove_export", volume_id=volume.id)

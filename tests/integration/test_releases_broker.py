@@ -1,0 +1,157 @@
+"""Issue 10 on the real RabbitMQ: each release's messages and topology, from real processes.
+
+cinder-volume, cinder-backup and cinder-scheduler run as processes of their
+own (``rabbit_lab``, a vhost of this test); the CLI is the API. The firehose
+shows every publish: for a create and a backup, each message's method,
+routing key, version, argument names and number of ``_context_*`` keys must
+be the release's, and the queues, exchanges and consumers on the broker too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cinder_lab.db import api as db
+from cinder_lab.scenarios.broker_view import RabbitView
+from tests.integration.test_real_broker import all_up, wait_pools
+from tests.procs import run_cli, wait_until
+
+BACKEND = "maqi-kilo@ceph"
+QUEUE = f"cinder-volume.{BACKEND}.maqi-kilo"  # today's server queue of the backend
+QUIET = ("update_service_capabilities", "notify_service_capabilities")
+CONTEXT_KEYS = {"kilo": 21, "current": 28}
+
+KILO_CREATE = [
+    (
+        "cast",
+        "create_volume",
+        "cinder-scheduler",
+        "1.2",
+        ["filter_properties", "image_id", "request_spec", "snapshot_id", "topic", "volume_id"],
+    ),
+    (
+        "cast",
+        "create_volume",
+        f"cinder-volume.{BACKEND}",
+        "1.4",
+        [
+            "allow_reschedule",
+            "cgsnapshot_id",
+            "consistencygroup_id",
+            "filter_properties",
+            "image_id",
+            "request_spec",
+            "snapshot_id",
+            "source_replicaid",
+            "source_volid",
+            "volume_id",
+        ],
+    ),
+]
+CURRENT_CREATE = [
+    (
+        "cast",
+        "create_volume",
+        "cinder-scheduler",
+        "3.0",
+        ["backup_id", "filter_properties", "image_id", "request_spec", "snapshot_id", "volume"],
+    ),
+    (
+        "cast",
+        "create_volume",
+        QUEUE,
+        "3.0",
+        ["allow_reschedule", "filter_properties", "request_spec", "volume"],
+    ),
+]
+KILO_BACKUP = [("cast", "create_backup", "cinder-backup.maqi-kilo", "1.0", ["backup_id"])]
+CURRENT_BACKUP = [
+    ("cast", "create_backup", "cinder-scheduler", "3.0", ["backup"]),
+    ("cast", "create_backup", "cinder-backup.maqi-kilo", "2.0", ["backup"]),
+    ("cast", "get_backup_device", QUEUE, "3.17", ["async_call", "backup", "want_objects"]),
+    ("cast", "continue_backup", "cinder-backup.maqi-kilo", "2.0", ["backup", "backup_device"]),
+    ("call", "initialize_connection", QUEUE, "3.0", ["connector", "volume"]),
+    ("call", "terminate_connection", QUEUE, "3.0", ["connector", "force", "volume_id"]),
+    ("call", "remove_export", QUEUE, "3.0", ["volume_id"]),
+]
+EXPECTED = {
+    "kilo": {"create": KILO_CREATE, "backup": KILO_BACKUP},
+    "current": {"create": CURRENT_CREATE, "backup": CURRENT_BACKUP},
+}
+
+
+def requests(events: list) -> list[tuple]:
+    """(kind, method, routing key, version, argument names) of each request, as published."""
+    return [
+        (
+            e.kind,
+            e.message["method"],
+            e.routing_key,
+            e.message["version"],
+            sorted(e.message["args"]),
+        )
+        for e in events
+        if "method" in e.message and e.message["method"] not in QUIET
+    ]
+
+
+def context_keys(events: list) -> set[int]:
+    return {
+        len([k for k in e.message if k.startswith("_context_")])
+        for e in events
+        if "method" in e.message
+    }
+
+
+@pytest.mark.parametrize("release", ["kilo", "current"])
+def test_each_release_on_rabbitmq(rabbit_lab, release):
+    conf = rabbit_lab.conf(
+        release, "maqi-kilo", {"ceph": "ceph"}, extra_default=f"lab_release = {release}"
+    )
+    for script in ("cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"):
+        rabbit_lab.start(script, conf)
+    wait_until(all_up(("cinder-volume", BACKEND), ("cinder-backup", "maqi-kilo")), what="up rows")
+    wait_pools(conf, 1)
+    view = RabbitView()
+
+    with view.watch() as created:
+        out = run_cli(conf, "create", "1", "--wait", "-f", "json")
+        assert out.returncode == 0, out.stderr
+    volume = db.volume_get(json.loads(out.stdout)["id"])
+    assert (volume.status, volume.host) == ("available", f"{BACKEND}#ceph")
+    with view.watch() as backed_up:
+        out = run_cli(conf, "backup-create", volume.id, "--wait", "-f", "json")
+        assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["status"] == "available"
+
+    assert requests(created) == EXPECTED[release]["create"]
+    assert requests(backed_up) == EXPECTED[release]["backup"]
+    assert context_keys(created + backed_up) == {CONTEXT_KEYS[release]}
+    replies = [e for e in backed_up if e.kind == "reply"]
+    assert len(replies) == (3 if release == "current" else 0)
+    if release == "current":
+        # Each reply goes to the backup process's reply queue through the default exchange.
+        assert {(e.exchange, e.routing_key.startswith("reply_")) for e in replies} == {("", True)}
+        ask = next(e for e in backed_up if e.message.get("method") == "get_backup_device")
+        assert ask.message["args"]["backup"]["versioned_object.name"] == "Backup"
+        assert ask.message["_context_message_resource_type"] == "VOLUME_BACKUP"
+
+    queues = rabbit_lab.vhost.queues()
+    exchanges = rabbit_lab.vhost.exchanges()
+    consumers = {name: q["consumers"] for name, q in queues.items()}
+    assert consumers["cinder-backup.maqi-kilo"] == 1
+    assert consumers["cinder-scheduler"] == 1
+    if release == "kilo":
+        assert consumers[f"cinder-volume.{BACKEND}"] == 1
+        assert QUEUE not in queues
+        assert f"cinder-volume.{BACKEND}_fanout" not in exchanges
+    else:
+        # Kilo's server queue is also the second server's topic queue: two consumers.
+        assert consumers[f"cinder-volume.{BACKEND}"] == 2
+        assert consumers[QUEUE] == 1
+        assert exchanges[f"cinder-volume.{BACKEND}_fanout"] == "fanout"
+        assert [q for q in queues if q.startswith(f"cinder-volume.{BACKEND}_fanout_")]
+        # The backup process's reply queue (get-pools of wait_pools made another one).
+        assert {e.routing_key for e in replies} <= set(queues)
