@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import oslo_messaging as messaging
 
@@ -53,11 +54,11 @@ class Echo:
         self.event.set()
 
 
-def wait_row(get: Callable[[str], object], row_id: str, status: str, timeout: float = 30) -> None:
+def wait_row(get: Callable[[str], Any], row_id: str, status: str, timeout: float = 30) -> None:
     """Poll a row until it has ``status``; fail the run on 'error' or after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
-        row_status = get(row_id).status  # type: ignore[attr-defined]
+        row_status = get(row_id).status
         if row_status == status:
             return
         if row_status == "error" or time.monotonic() >= deadline:

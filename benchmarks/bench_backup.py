@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import kombu
 import oslo_messaging as messaging
@@ -296,9 +297,9 @@ def sqlite_synchronous(mode: str) -> Iterator[None]:
     """Engines made inside use ``PRAGMA synchronous=<mode>`` after the lab's own pragmas."""
     lab_pragmas = engine_module._sqlite_pragmas
 
-    def pragmas(dbapi_conn: object, record: object) -> None:
+    def pragmas(dbapi_conn: Any, record: object) -> None:
         lab_pragmas(dbapi_conn, record)
-        cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA synchronous={mode}")
         cur.close()
 

@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -192,7 +192,7 @@ def before_env(ref: str, tmp: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(dest / "src"))
 
 
-def main_guard(run) -> int:  # type: ignore[no-untyped-def]
+def main_guard(run: Callable[[], int | None]) -> int:
     """Run a benchmark's main; a BenchError or Ctrl-C is one line and exit 1."""
     try:
         return run() or 0

@@ -42,7 +42,7 @@ class RequestContext(context.RequestContext):
         timestamp: str | None = None,
         **kwargs: object,
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.read_deleted = read_deleted
         self.remote_address = remote_address
         self.quota_class = quota_class

@@ -52,7 +52,7 @@ def resource_id(obj: object, given_id: object, name: str) -> str:
     """The id a message names, whether it sent the object (today) or the id (Kilo)."""
     found = getattr(obj, "id", None) if obj is not None else given_id
     require(isinstance(found, str), f"{name} {found!r} is not an id (nor a {name} object)")
-    return found  # type: ignore[return-value]
+    return found
 
 
 def require(ok: object, reason: str) -> None:

@@ -58,7 +58,7 @@ class Delivered:
 
 
 def _tap_publish(original: Callable) -> Callable:
-    def basic_publish(self, message, exchange, routing_key, **kwargs):  # type: ignore[no-untyped-def]
+    def basic_publish(self, message, exchange, routing_key, **kwargs):
         # Ask the exchange where the message will go before it goes there.
         queues = [routing_key] if not exchange else self._lookup(exchange, routing_key)
         event = Published(
@@ -76,13 +76,13 @@ def _tap_publish(original: Callable) -> Callable:
 
 
 def _tap_consumers(consume: Callable, cancel: Callable) -> tuple[Callable, Callable]:
-    def basic_consume(self, queue, no_ack, callback, consumer_tag, **kwargs):  # type: ignore[no-untyped-def]
+    def basic_consume(self, queue, no_ack, callback, consumer_tag, **kwargs):
         with _LOCK:
             # Tags repeat across connections ('1', '2', ...): key them by channel.
             _CONSUMERS[(id(self), consumer_tag)] = queue
         return consume(self, queue, no_ack, callback, consumer_tag, **kwargs)
 
-    def basic_cancel(self, consumer_tag):  # type: ignore[no-untyped-def]
+    def basic_cancel(self, consumer_tag):
         with _LOCK:
             _CONSUMERS.pop((id(self), consumer_tag), None)
         return cancel(self, consumer_tag)
@@ -91,7 +91,7 @@ def _tap_consumers(consume: Callable, cancel: Callable) -> tuple[Callable, Calla
 
 
 def _tap_get(original: Callable) -> Callable:
-    def _get(self, queue, timeout=None):  # type: ignore[no-untyped-def]
+    def _get(self, queue, timeout=None):
         # Only a consumer's channel polls a queue: this is the delivery to that consumer.
         message = original(self, queue, timeout)
         if _DELIVERY_LISTENERS:

@@ -135,7 +135,7 @@ class TracedCallContext:
         self._target = target
 
     def cast(self, ctxt: object, method: str, **kwargs: object) -> None:
-        return self._cctxt.cast(ctxt, method, **kwargs)  # type: ignore[attr-defined]
+        return self._cctxt.cast(ctxt, method, **kwargs)
 
     def call(self, ctxt: object, method: str, **kwargs: object) -> object:
         from opentelemetry import trace
@@ -147,7 +147,7 @@ class TracedCallContext:
         with tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as s:
             s.set_attribute("rpc.method", method)
             s.set_attribute("messaging.destination.name", f"{topic}.{server}" if server else topic)
-            result = self._cctxt.call(ctxt, method, **kwargs)  # type: ignore[attr-defined]
+            result = self._cctxt.call(ctxt, method, **kwargs)
             with tracer.start_as_current_span(
                 f"{method} reply", kind=trace.SpanKind.CONSUMER
             ) as reply:
@@ -168,14 +168,14 @@ class TracedClient:
         self._client = client
 
     def prepare(self, **kwargs: object) -> TracedCallContext:
-        cctxt = self._client.prepare(**kwargs)  # type: ignore[attr-defined]
+        cctxt = self._client.prepare(**kwargs)
         return TracedCallContext(cctxt, getattr(cctxt, "target", None))
 
     def call(self, ctxt: object, method: str, **kwargs: object) -> object:
         return self.prepare().call(ctxt, method, **kwargs)
 
     def cast(self, ctxt: object, method: str, **kwargs: object) -> None:
-        return self._client.cast(ctxt, method, **kwargs)  # type: ignore[attr-defined]
+        return self._client.cast(ctxt, method, **kwargs)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._client, name)

@@ -28,7 +28,7 @@ def service_is_up(service: object) -> bool:
 
     Mirrors cinder.utils.service_is_up.
     """
-    last = service.updated_at or service.created_at  # type: ignore[attr-defined]
+    last = service.updated_at or service.created_at
     if last is None:
         return False
     elapsed = (utcnow() - last).total_seconds()
@@ -77,7 +77,7 @@ def service_state(service: object) -> str:
 
 def service_status(service: object) -> str:
     """The Status column of ``service-list``: ``enabled`` or ``disabled``."""
-    return "disabled" if service.disabled else "enabled"  # type: ignore[attr-defined]
+    return "disabled" if service.disabled else "enabled"
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:

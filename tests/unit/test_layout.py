@@ -112,3 +112,28 @@ def test_doctests_of_the_host_helpers_run():
     result = doctest.testmod(volume_utils)
     assert result.attempted >= 5
     assert result.failed == 0
+
+
+# "About 300 lines a module, about 50 a function": the limits with the "about" spelled out.
+MAX_MODULE_LINES = 330
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_stay_short():
+    long = []
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long.append(f"{path.relative_to(SRC)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}: {size} lines")
+    assert not long, "\n".join(long)
+
+
+def test_no_type_comment_without_a_type_checker():
+    # The project runs no type checker, so a "type: ignore" would silence nothing.
+    marked = [p for p in SRC.rglob("*.py") if "type: " + "ignore" in p.read_text()]
+    assert not marked, marked

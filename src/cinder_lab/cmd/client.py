@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any, TextIO
 
 from cliff import app, commandmanager, help
 from oslo_config import cfg
@@ -80,6 +81,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cinder_lab.cmd.observe:Route",
         "Explain, without sending anything, how a backup (or volume) request would travel.",
     ),
+    "web": (
+        "cinder_lab.cmd.web:Web",
+        "Serve the live view: the routing graph, every message on its path, the services.",
+    ),
 }
 
 # Command modules whose COMMANDS the table above must match (checked by a test).
@@ -88,16 +93,17 @@ COMMAND_MODULES = (
     "cinder_lab.cmd.hosts",
     "cinder_lab.cmd.scenario",
     "cinder_lab.cmd.observe",
+    "cinder_lab.cmd.web",
 )
 
 
 def without_plugins(cls: type) -> type:
     """``cls`` without cliff's plugin lookups: no hook namespace, no distribution epilog."""
 
-    def _load_hooks(self: object) -> None:
-        self._hooks = []  # type: ignore[attr-defined]
+    def _load_hooks(self: Any) -> None:
+        self._hooks = []
 
-    def get_epilog(self: object) -> str:
+    def get_epilog(self: Any) -> str:
         return getattr(self, "_epilog", None) or ""
 
     attrs = {"__doc__": cls.__doc__, "__module__": cls.__module__}
@@ -129,20 +135,20 @@ class LazyCommandManager(commandmanager.CommandManager):
     def __init__(self) -> None:
         super().__init__(namespace=None)
         for name, (target, _) in COMMANDS.items():
-            self.commands[name] = LazyEntry(name, target)  # type: ignore[assignment]
+            self.commands[name] = LazyEntry(name, target)
 
     def add_command(self, name: str, command_class: type) -> None:
         # cliff's own help and complete commands, without their plugin lookups too.
         super().add_command(name, without_plugins(command_class))
 
 
-def print_commands(out: object) -> None:
+def print_commands(out: TextIO) -> None:
     """The command list of ``--help``, from COMMANDS (nothing imported)."""
     extra = {"help": "print detailed help for another command", "complete": "print bash completion"}
     lines = {name: text.rstrip(".") for name, (_, text) in COMMANDS.items()} | extra
-    out.write("\nCommands:\n")  # type: ignore[attr-defined]
+    out.write("\nCommands:\n")
     for name in sorted(lines):
-        out.write(f"  {name:<15}  {lines[name]}\n")  # type: ignore[attr-defined]
+        out.write(f"  {name:<15}  {lines[name]}\n")
 
 
 class Help(help.HelpCommand):

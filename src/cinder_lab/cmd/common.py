@@ -103,7 +103,7 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         setup_logging()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
-        return launcher.serve(make_service)  # type: ignore[arg-type]
+        return launcher.serve(make_service)
 
     return run(prog, body)
 
@@ -127,7 +127,7 @@ def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
 
 def one_line_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make ``parser`` report bad arguments on one line."""
-    parser.error = types.MethodType(_one_line_error, parser)  # type: ignore[method-assign]
+    parser.error = types.MethodType(_one_line_error, parser)
     return parser
 
 
@@ -147,11 +147,11 @@ class LabMixin:
     """One-line errors for every ``cinder-lab`` command: bad arguments and failures alike."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        return one_line_parser(super().get_parser(prog_name))  # type: ignore[misc]
+        return one_line_parser(super().get_parser(prog_name))
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         try:
-            return super().run(parsed_args)  # type: ignore[misc]
+            return super().run(parsed_args)
         except exception.CinderLabException as e:
             # cliff logs str(err) as is: keep it one short, printable, masked line.
             raise exception.CinderLabException(one_line(e)) from None

@@ -18,13 +18,13 @@ from cinder_lab.volume import volume_utils
 
 
 def _ts(value: object) -> str | None:
-    return value.isoformat(timespec="microseconds") if value else None  # type: ignore[attr-defined]
+    return value.isoformat(timespec="microseconds") if value else None
 
 
 def wait_while(get: object, obj_id: str, busy: set[str], timeout: float) -> object:
     """The row once its status leaves ``busy`` (or as it is when ``timeout`` passes)."""
-    utils.wait_until(lambda: get(obj_id).status not in busy, timeout, interval=0.1)  # type: ignore[operator]
-    return get(obj_id)  # type: ignore[operator]
+    utils.wait_until(lambda: get(obj_id).status not in busy, timeout, interval=0.1)
+    return get(obj_id)
 
 
 # -- services -----------------------------------------------------------------

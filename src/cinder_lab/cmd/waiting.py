@@ -84,9 +84,9 @@ def failure(
     kind: str, obj: object, reason: str | None, timeout: float, busy: set[str]
 ) -> exception.CinderLabException:
     """The one line a failed ``--wait`` ends with: what is true now, and where to look."""
-    obj_id, status = obj.id, obj.status  # type: ignore[attr-defined]
+    obj_id, status = obj.id, obj.status
     if status in busy:
-        waits = volume_waits(obj) if kind == "volume" else backup_waits(obj)  # type: ignore[arg-type]
+        waits = volume_waits(obj) if kind == "volume" else backup_waits(obj)
         text = f"{kind} {obj_id} still {status} after {timeout:g} s: {waits}"
     else:
         text = f"{kind} {obj_id} ended {status}: {reason or '(no reason recorded)'}"

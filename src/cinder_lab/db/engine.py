@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
@@ -57,14 +58,14 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     """WAL, so readers never wait for the writer; synchronous=NORMAL, so a commit costs no fsync.
 
     Several service processes share one file. In WAL mode NORMAL syncs only at
     checkpoints: a commit survives a crash of any process (the crash bookkeeping
     of ``workers`` rows included), and only a power cut may lose the last ones.
     """
-    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

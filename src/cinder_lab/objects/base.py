@@ -87,7 +87,7 @@ class CinderComparableObject(base.ComparableVersionedObject):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+    __hash__ = None  # mutable, compared by value
 
 
 class ClusteredObject:
@@ -96,12 +96,12 @@ class ClusteredObject:
     @property
     def service_topic_queue(self) -> str | None:
         """The cluster when the backend is clustered, else the host (Cinder's routing key)."""
-        return self.cluster_name or self.host  # type: ignore[attr-defined]
+        return self.cluster_name or self.host
 
     @property
     def is_clustered(self) -> bool:
         """Whether the backend runs in a cluster."""
-        return bool(self.cluster_name)  # type: ignore[attr-defined]
+        return bool(self.cluster_name)
 
 
 class CinderObjectSerializer(base.VersionedObjectSerializer):

@@ -1,17 +1,22 @@
 """The topology as a picture: exchange -> binding -> queue -> consumer -> service.
 
-Lab-only. Three renderings of one graph: Mermaid text (renders on GitHub and
-in many editors), Graphviz DOT (``dot -Tsvg``), and a self-contained HTML page
-with an inline SVG (no script, no external resource) that a learner opens in
-a browser. Dead ends are marked: a queue nobody consumes, an exchange with no
-binding (whatever is published there is dropped), a service that is down.
+Lab-only. Four renderings of one graph: Mermaid text (renders on GitHub and
+in many editors), Graphviz DOT (``dot -Tsvg``), Cytoscape.js elements (the
+live view of ``cinder-lab web``), and a self-contained HTML page drawn with the
+same vendored Cytoscape.js and layered dagre layout as the live view, its
+scripts inlined, so it opens from a file with nothing fetched. Dead ends are
+marked: a queue nobody consumes, an exchange with no binding (whatever is
+published there is dropped), a service that is down.
 """
 
 from __future__ import annotations
 
 import datetime
 import html
+import json
+import re
 from dataclasses import dataclass, field
+from importlib import resources
 
 from cinder_lab.observe.topology import Consumer, Topology
 
@@ -57,8 +62,19 @@ def _consumer_key(c: Consumer) -> str:
 
 
 def build(topo: Topology) -> Graph:
-    """One graph for all three renderings."""
+    """One graph for all three renderings: exchanges, queues, consumers, services rows."""
     g = Graph()
+    _add_exchanges_and_queues(g, topo)
+    _add_consumers(g, topo)
+    # A dead queue still names its service: show that row (down, or absent) too.
+    for q in topo.queues:
+        if q.dead_end and q.service is not None:
+            sid = _add_service(g, q.service)
+            g.edges.append(Edge(g.nodes[f"q:{q.name}"].id, sid, "named after", dead=True))
+    return g
+
+
+def _add_exchanges_and_queues(g: Graph, topo: Topology) -> None:
     bound = {b.source for b in topo.bindings}
     for ex in topo.exchanges:
         if not ex.name:
@@ -84,42 +100,34 @@ def build(topo: Topology) -> Graph:
         if q.kind == "reply" and q.name not in has_binding:
             src = g.add("ex:", 0, [DEFAULT_EXCHANGE, "exchange (direct)"])
             g.edges.append(Edge(src, g.nodes[f"q:{q.name}"].id, q.name))
+
+
+def _add_consumers(g: Graph, topo: Topology) -> None:
     queues_of: dict[str, list[str]] = {}
     for c in topo.consumers:
         queues_of.setdefault(c.connection, []).append(c.queue)
     for c in topo.consumers:
         who = f"{c.process or '?'} pid {c.pid}" if c.pid else c.connection
         mine = queues_of[c.connection]
-        what = (
-            "reply listener"
-            if all(q.startswith("reply_") for q in mine)
-            else f"consumes {len(mine)} queue(s)"
-        )
+        replies = all(q.startswith("reply_") for q in mine)
+        what = "reply listener" if replies else f"consumes {len(mine)} queue(s)"
         cid = g.add(_consumer_key(c), 2, ["consumer", who, what])
         if not any(e.src == g.nodes[f"q:{c.queue}"].id and e.dst == cid for e in g.edges):
             g.edges.append(Edge(g.nodes[f"q:{c.queue}"].id, cid))
         if c.service is not None:
-            s = c.service
-            sid = g.add(
-                f"svc:{s.id}",
-                3,
-                [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
-                dead=s.state != "up" or s.status != "enabled",
-            )
+            sid = _add_service(g, c.service)
             if not any(e.src == cid and e.dst == sid for e in g.edges):
                 g.edges.append(Edge(cid, sid))
-    # A dead queue still names its service: show that row (down, or absent) too.
-    for q in topo.queues:
-        if q.dead_end and q.service is not None:
-            s = q.service
-            sid = g.add(
-                f"svc:{s.id}",
-                3,
-                [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
-                dead=s.state != "up" or s.status != "enabled",
-            )
-            g.edges.append(Edge(g.nodes[f"q:{q.name}"].id, sid, "named after", dead=True))
-    return g
+
+
+def _add_service(g: Graph, s: object) -> str:
+    """The node of one services row (red unless up and enabled)."""
+    return g.add(
+        f"svc:{s.id}",
+        3,
+        [f"{s.binary} {s.host}", f"services row {s.id}: {s.status}, {s.state}"],
+        dead=s.state != "up" or s.status != "enabled",
+    )
 
 
 # -- Mermaid -----------------------------------------------------------------------
@@ -183,87 +191,74 @@ def dot(topo: Topology) -> str:
     return "\n".join(out) + "\n"
 
 
-# -- HTML ----------------------------------------------------------------------------
+# -- Cytoscape.js elements (the live view and the HTML page) ---------------------------
 
-_BOX_W, _BOX_H, _GAP_Y, _COL_X = 250, 54, 14, (20, 500, 830, 1160)
-_FILL = {0: "#e8f0fe", 1: "#fff7e0", 2: "#e9f7ef", 3: "#f3e8fd"}
-_TITLES = ("exchanges", "queues", "consumers", "services")
-
-
-def _layout(g: Graph) -> dict[str, tuple[int, int]]:
-    """Four columns; queues follow their exchange, consumers and services their queue."""
-    order: dict[str, float] = {}
-    for i, n in enumerate(g.column(0)):
-        order[n.id] = i
-    for col in (1, 2, 3):
-        for n in g.column(col):
-            parents = [order[e.src] for e in g.edges if e.dst == n.id and e.src in order]
-            order[n.id] = min(parents) if parents else 1e9
-    pos: dict[str, tuple[int, int]] = {}
-    for col in range(4):
-        nodes = sorted(g.column(col), key=lambda n: (order[n.id], n.lines[0]))
-        for row, n in enumerate(nodes):
-            pos[n.id] = (_COL_X[col], 60 + row * (_BOX_H + _GAP_Y))
-    return pos
+KINDS = ("exchange", "queue", "consumer", "service")
+_HEX = re.compile(r"_([0-9a-f]{8})[0-9a-f]{24}$")
+_CHAR_W, _LINE_H = 7.3, 16  # monospace 12 px: box sizes known before any drawing
 
 
-def _svg(g: Graph) -> str:
-    pos = _layout(g)
-    height = max([y for _x, y in pos.values()] + [60]) + _BOX_H + 30
-    width = _COL_X[-1] + _BOX_W + 20
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
-        '<marker id="arrow-dead" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#c00"/></marker>'
-        "</defs>",
-    ]
-    for col, title in enumerate(_TITLES):
-        parts.append(
-            f'<text x="{_COL_X[col]}" y="36" font-size="15" font-weight="bold">{title}</text>'
-        )
+def _short(line: str) -> str:
+    """A fanout queue's 32-hex suffix cut to 8: the whole name is in the details."""
+    return _HEX.sub(lambda m: f"_{m.group(1)}\u2026", line)
+
+
+def elements(topo: Topology) -> list[dict]:
+    """Cytoscape.js elements with ids that stay the same across snapshots.
+
+    Node ids are the graph's keys (``ex:openstack``, ``q:cinder-backup.maqi-kilo``,
+    ``consumer:<connection>``, ``svc:<row id>``), so a live page can update in
+    place. A binding key is written into its queue's box when it differs from
+    the queue's name (fanouts), not across the edge. Box sizes are set here
+    from the text, so the layout never lets two boxes overlap.
+    """
+    g = build(topo)
+    key_of = {n.id: key for key, n in g.nodes.items()}
+    keys: dict[str, list[str]] = {}
     for e in g.edges:
-        x1, y1 = pos[e.src]
-        x2, y2 = pos[e.dst]
-        x1, y1, y2 = x1 + _BOX_W, y1 + _BOX_H // 2, y2 + _BOX_H // 2
-        mid = (x1 + x2) / 2
-        color, marker = ("#c00", "arrow-dead") if e.dead else ("#777", "arrow")
-        dash = ' stroke-dasharray="5,4"' if e.dead else ""
-        parts.append(
-            f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
-            f'stroke="{color}" stroke-width="1.3"{dash} marker-end="url(#{marker})">'
-            f"<title>{html.escape(e.label)}</title></path>"
+        dst = key_of[e.dst]
+        if e.label and g.by_id(e.src).column == 0 and e.label != dst[2:]:
+            keys.setdefault(dst, []).append(f"key {e.label}")
+    out: list[dict] = []
+    for key, n in g.nodes.items():
+        lines = [_short(line) for line in n.lines] + keys.get(key, [])
+        width = max(len(line) for line in lines) * _CHAR_W + 24
+        data = {
+            "id": key,
+            "label": "\n".join(lines),
+            "details": "\n".join(n.lines + keys.get(key, [])),
+            "kind": KINDS[n.column],
+            "column": n.column,
+            "dead": n.dead,
+            "w": round(width),
+            "h": len(lines) * _LINE_H + 14,
+        }
+        out.append(
+            {"group": "nodes", "data": data, "classes": KINDS[n.column] + (" dead" * n.dead)}
         )
-        if e.label and g.by_id(e.src).column == 0:
-            # The binding key, written just before the queue it leads to.
-            parts.append(
-                f'<text x="{x2 - 10}" y="{y2 - 5}" font-size="9" fill="#555" '
-                f'text-anchor="end">{html.escape(e.label[:38])}</text>'
-            )
-    for n in g.nodes.values():
-        x, y = pos[n.id]
-        fill, stroke = ("#ffdddd", "#c00") if n.dead else (_FILL[n.column], "#888")
-        width_px = 2.5 if n.dead else 1
-        parts.append(
-            f'<g class="{"dead" if n.dead else "node"}"><rect x="{x}" y="{y}" width="{_BOX_W}" '
-            f'height="{_BOX_H}" rx="8" fill="{fill}" stroke="{stroke}" '
-            f'stroke-width="{width_px}"/>'
-        )
-        # The whole text on hover; long names (fanout hex) are cut to fit the box.
-        parts.append(f"<title>{html.escape(chr(10).join(n.lines))}</title>")
-        for i, line in enumerate(n.lines[:3]):
-            weight = ' font-weight="bold"' if i == 0 else ""
-            color = ' fill="#a00"' if n.dead and i == 2 else ""
-            shown = line if len(line) <= 38 else line[:37] + "\u2026"
-            parts.append(
-                f'<text x="{x + 8}" y="{y + 17 + i * 15}" font-size="{12 if i == 0 else 10}"'
-                f"{weight}{color}>{html.escape(shown)}</text>"
-            )
-        parts.append("</g>")
-    parts.append("</svg>")
-    return "\n".join(parts)
+    # One width per column: every edge then leaves a box from its side, never across it.
+    widest: dict[int, int] = {}
+    for el in out:
+        widest[el["data"]["column"]] = max(widest.get(el["data"]["column"], 0), el["data"]["w"])
+    for el in out:
+        el["data"]["w"] = widest[el["data"]["column"]]
+    for e in g.edges:
+        src, dst = key_of[e.src], key_of[e.dst]
+        span = g.by_id(e.dst).column - g.by_id(e.src).column
+        data = {"id": f"{src}->{dst}", "source": src, "target": dst, "key": e.label}
+        data["span"] = max(span, 1)
+        out.append({"group": "edges", "data": data, "classes": "dead" if e.dead else ""})
+    return out
+
+
+def _asset(name: str) -> str:
+    """A file the web view ships (``cinder_lab/web/static``), read from the installed package."""
+    return (resources.files("cinder_lab") / "web" / "static" / name).read_text("utf-8")
+
+
+def _inline_script(text: str) -> str:
+    # A literal "</script" inside the code would end the element early.
+    return "<script>\n" + text.replace("</script", "<\\/script") + "\n</script>"
 
 
 def _rows(topo: Topology) -> str:
@@ -287,8 +282,7 @@ def _rows(topo: Topology) -> str:
 
 
 def html_page(topo: Topology) -> str:
-    """A page with no external resource: an inline SVG, then the queues as a table."""
-    g = build(topo)
+    """One self-contained page: the live view's layered graph (scripts inlined), then a table."""
     when = datetime.datetime.now().isoformat(timespec="seconds")
     dead = topo.dead_ends()
     summary = (
@@ -296,28 +290,35 @@ def html_page(topo: Topology) -> str:
         if dead
         else "every queue has a consumer"
     )
+    # JSON inside a script element: "<" escaped so no text can close it.
+    data = json.dumps(elements(topo)).replace("<", "\\u003c")
+    scripts = "\n".join(
+        _inline_script(_asset(name))
+        for name in ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "graph.js")
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cinder-lab topology: {html.escape(topo.vhost)}</title>
 <style>
+{_asset("graph.css")}
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 20px; color: #222; }}
 table {{ border-collapse: collapse; margin-top: 16px; }}
 td, th {{ border: 1px solid #bbb; padding: 4px 8px; font-size: 13px; text-align: left; }}
 tr.dead td {{ background: #ffdddd; color: #700; }}
-.legend span {{ display: inline-block; padding: 2px 8px; margin-right: 8px;
-  border: 1px solid #888; }}
 </style></head><body>
 <h1>cinder-lab topology</h1>
 <p>Source: {html.escape(topo.source)}, vhost <code>{html.escape(topo.vhost)}</code>,
 taken {when}. {html.escape(summary)}.</p>
-<p class="legend"><span style="background:#e8f0fe">exchange</span>
-<span style="background:#fff7e0">queue: messages waiting, consumers</span>
-<span style="background:#e9f7ef">consumer: process and pid</span>
-<span style="background:#f3e8fd">services row</span>
-<span style="background:#ffdddd;border-color:#c00">dead end</span></p>
-{_svg(g)}
+{_asset("legend.html")}
+<div class="graph-wrap"><div id="graph" class="graph"></div></div>
 <table><tr><th>queue</th><th>messages</th><th>consumers</th><th>consumed by</th>
 <th>service its name points to</th></tr>
 {_rows(topo)}
-</table></body></html>
+</table>
+{scripts}
+<script>
+window.cinderLab = {{ cy: CinderGraph.create(document.getElementById("graph"), {data}) }};
+</script>
+</body></html>
 """

@@ -95,33 +95,33 @@ class ManagementAPI:
     # -- the vhost's objects ---------------------------------------------------
 
     def exchanges(self) -> list[dict]:
-        return self.get(f"exchanges/{self.quoted_vhost}")  # type: ignore[return-value]
+        return self.get(f"exchanges/{self.quoted_vhost}")
 
     def queues(self) -> list[dict]:
-        return self.get(f"queues/{self.quoted_vhost}")  # type: ignore[return-value]
+        return self.get(f"queues/{self.quoted_vhost}")
 
     def queue(self, name: str) -> dict | None:
         """One queue, or None if the broker has no such queue."""
         try:
-            return self.get(f"queues/{self.quoted_vhost}/{urllib.parse.quote(name, safe='')}")  # type: ignore[return-value]
+            return self.get(f"queues/{self.quoted_vhost}/{urllib.parse.quote(name, safe='')}")
         except ManagementError as e:
             if "not found" in str(e):
                 return None
             raise
 
     def bindings(self) -> list[dict]:
-        return self.get(f"bindings/{self.quoted_vhost}")  # type: ignore[return-value]
+        return self.get(f"bindings/{self.quoted_vhost}")
 
     def consumers(self) -> list[dict]:
-        return self.get(f"consumers/{self.quoted_vhost}")  # type: ignore[return-value]
+        return self.get(f"consumers/{self.quoted_vhost}")
 
     def connections(self) -> list[dict]:
-        return self.get(f"vhosts/{self.quoted_vhost}/connections")  # type: ignore[return-value]
+        return self.get(f"vhosts/{self.quoted_vhost}/connections")
 
     # -- the firehose ------------------------------------------------------------
 
     def vhost_info(self) -> dict:
-        return self.get(f"vhosts/{self.quoted_vhost}")  # type: ignore[return-value]
+        return self.get(f"vhosts/{self.quoted_vhost}")
 
     def tracing(self) -> bool:
         """True while the vhost's firehose (``amq.rabbitmq.trace``) is on."""

@@ -96,11 +96,11 @@ class Firehose:
         return name in self._known
 
     def _to_raw(self, message: object) -> Raw | None:
-        headers = message.headers or {}  # type: ignore[attr-defined]
-        key = message.delivery_info.get("routing_key", "")  # type: ignore[attr-defined]
+        headers = message.headers or {}
+        key = message.delivery_info.get("routing_key", "")
         exchange = headers.get("exchange_name", "")
         keys = headers.get("routing_keys") or [""]
-        body = envelope.decode(message.body)  # type: ignore[attr-defined]
+        body = envelope.decode(message.body)
         who = headers.get("connection")
         if isinstance(who, bytes):
             who = who.decode()

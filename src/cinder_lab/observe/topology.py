@@ -182,14 +182,14 @@ def attach_services(topo: Topology, rows: dict[tuple[str, str], ServiceInfo]) ->
     for q in topo.queues:
         q.kind, q.topic, q.server = parse_queue(q.name)
         if q.kind == "server":
-            q.service = rows.get(service_key(q.topic, q.server))  # type: ignore[arg-type]
+            q.service = rows.get(service_key(q.topic, q.server))
     by_connection: dict[str, ServiceInfo] = {}
     for c in topo.consumers:
         kind, topic, server = parse_queue(c.queue)
         key = service_key(topic, server)
         # A consumer the API lists before its channel details names no connection yet.
         if kind == "server" and key in rows and c.connection != UNKNOWN:
-            by_connection[c.connection] = rows[key]  # type: ignore[index]
+            by_connection[c.connection] = rows[key]
     by_pid: dict[int, set[int]] = {}
     services_by_id: dict[int, ServiceInfo] = {}
     for c in topo.consumers:

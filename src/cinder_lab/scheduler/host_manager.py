@@ -18,7 +18,7 @@ from cinder_lab.volume import volume_utils
 
 def _number(value: object) -> bool:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return ok and math.isfinite(value) and value >= 0  # type: ignore[arg-type]
+    return ok and math.isfinite(value) and value >= 0
 
 
 def checked_capabilities(host: object, capabilities: object) -> dict:
@@ -33,14 +33,14 @@ def checked_capabilities(host: object, capabilities: object) -> dict:
             raise exception.InvalidMessage(reason=f"capabilities of {host!r}: {reason}")
 
     require(isinstance(host, str) and "@" in host and "#" not in host, "not a host@backend")
-    volume_utils.check_host_string(host)  # type: ignore[arg-type]
+    volume_utils.check_host_string(host)
     require(isinstance(capabilities, dict), "not a mapping")
-    name = capabilities.get("volume_backend_name")  # type: ignore[union-attr]
+    name = capabilities.get("volume_backend_name")
     require(name is None or isinstance(name, str), "volume_backend_name is not a string")
-    pools = capabilities.get("pools")  # type: ignore[union-attr]
+    pools = capabilities.get("pools")
     require(isinstance(pools, list), "pools is not a list")
     clean = []
-    for pool in pools:  # type: ignore[union-attr]
+    for pool in pools:
         require(isinstance(pool, dict), "a pool is not a mapping")
         pool_name = pool.get("pool_name")
         require(
@@ -65,12 +65,12 @@ class HostManager:
     def update_backup_capabilities(self, host: object, capabilities: object) -> None:
         """Store a backup service's report: is it working, in which zone."""
         ok = isinstance(host, str) and isinstance(capabilities, dict)
-        if not ok or not isinstance(capabilities.get("availability_zone"), str):  # type: ignore[union-attr]
+        if not ok or not isinstance(capabilities.get("availability_zone"), str):
             raise exception.InvalidMessage(reason=f"backup capabilities of {host!r} malformed")
         with self._lock:
-            self.backup_service_states[host] = {  # type: ignore[index]
-                "backend_state": bool(capabilities.get("backend_state")),  # type: ignore[union-attr]
-                "availability_zone": capabilities["availability_zone"],  # type: ignore[index]
+            self.backup_service_states[host] = {
+                "backend_state": bool(capabilities.get("backend_state")),
+                "availability_zone": capabilities["availability_zone"],
             }
 
     def get_backup_host(self, volume: object, zone: str) -> str:
@@ -80,7 +80,7 @@ class HostManager:
         (Kilo's API rule, moved here). Otherwise any that reported itself working
         in the zone, from the reports alone, as Cinder does.
         """
-        volume_host = volume_utils.extract_host(volume.host, "host")  # type: ignore[attr-defined]
+        volume_host = volume_utils.extract_host(volume.host, "host")
         if CONF.backup_use_same_host:
             for row in db.service_get_all(topic=CONF.backup_topic, disabled=False):
                 if row.host == volume_host and row.availability_zone == zone:

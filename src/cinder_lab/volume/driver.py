@@ -20,8 +20,8 @@ class LabDriver:
 
     def local_path(self, volume: object) -> str:
         """Where the volume's data is on the machine that holds the backend."""
-        pool = volume_utils.extract_host(volume.host, "pool", True)  # type: ignore[attr-defined]
-        return f"/dev/{pool}/volume-{volume.id}"  # type: ignore[attr-defined]
+        pool = volume_utils.extract_host(volume.host, "pool", True)
+        return f"/dev/{pool}/volume-{volume.id}"
 
     def initialize_connection(self, volume: object, connector: dict) -> dict:
         """Export the volume to ``connector``: what os-brick would attach."""

@@ -1,0 +1,159 @@
+"""``cinder-lab web``: the live view of the routing in a browser.
+
+Lab-only (Cinder's dashboard, Horizon, shows nothing of RPC). Against a broker
+it reads the management API and the firehose as ``topology`` and ``trace`` do;
+on ``kombu+memory://`` it starts the config's services in this process first,
+as they do, and story mode runs the scenarios here one step at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+
+from cliff import command
+
+from cinder_lab import exception, memory_tap, rpc
+from cinder_lab.cmd.common import LabMixin
+from cinder_lab.common.config import CONF
+from cinder_lab.observe.management import ManagementAPI
+
+LOG = logging.getLogger(__name__)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket, or a one-line error (bad address, port in use)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        raise exception.InvalidInput(reason=f"--host {host!r} is not an IP address") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise exception.InvalidInput(
+            reason=f"cannot listen on {host}:{port}: {e.strerror}"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: a number from 1 to 65535")
+    return int(text)
+
+
+class Web(LabMixin, command.Command):
+    """Serve the live view: the routing graph, every message on its path, the services."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--port", type=_port, default=8080, help="TCP port (default 8080)")
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--no-stories", action="store_true", help="turn story mode off (the page only watches)"
+        )
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        from cinder_lab.web.hub import Hub
+        from cinder_lab.web.live import Watcher
+        from cinder_lab.web.story import StoryRunner
+
+        sock = listen(args.host, args.port)  # before anything starts: a busy port changes nothing
+        try:
+            lab, api = _source()
+        except BaseException:
+            sock.close()
+            raise
+        hub = Hub()
+        watcher = Watcher(hub, api).start()
+
+        def stop_own_services() -> None:
+            if lab is not None and lab.services:
+                lab.close()
+
+        url = None if api is None else CONF.transport_url
+        stories = None if args.no_stories else StoryRunner(hub, url, stop_own_services)
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        mode = "the in-process broker" if api is None else f"vhost {api.vhost!r}"
+        print(
+            f"cinder-lab web: watching {mode}; open http://{shown}:{sock.getsockname()[1]}/",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            _serve(sock, hub, watcher, stories)
+        finally:
+            if stories is not None:
+                stories.close()
+            watcher.close()  # the firehose goes back off here
+            if lab is not None:
+                lab.close()
+            sock.close()
+        return 0
+
+
+def _source() -> tuple[object, ManagementAPI | None]:
+    """In-process: this config's services, started here. Else the broker's management API."""
+    from cinder_lab.lab import Lab
+
+    if not rpc.is_in_process(CONF):
+        api = ManagementAPI.from_conf(CONF)
+        api.vhost_info()  # unreachable or refused: one line, before the server starts
+        return None, api
+    logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
+    memory_tap.install()
+    lab = Lab()
+    try:
+        if CONF.enabled_backends:
+            lab.start_volume()
+        lab.start_backup()
+        lab.start_scheduler()
+        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+    except BaseException:
+        lab.close()
+        raise
+    return lab, None
+
+
+def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -> None:
+    """Serve until SIGINT or SIGTERM, then return (so the caller cleans up and exits 0)."""
+    import uvicorn
+
+    from cinder_lab.web.app import make_app
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            hub.close()  # open event streams end now
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        make_app(hub, watcher, stories),
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        lifespan="off",
+    )
+    # uvicorn raises the signal again once it has stopped; with these handlers in place
+    # that lands here, harmlessly, instead of killing the process before its cleanup.
+    previous = {
+        sig: signal.signal(sig, lambda _s, _f: None) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+COMMANDS = {"web": Web}
