@@ -42,12 +42,6 @@ def short_reason(text: str) -> str:
     return text[:255]
 
 
-def one_line(e: BaseException) -> str:
-    """The first line of an error (its class name if it has no text)."""
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
-
-
 def resource_id(obj: object, given_id: object, name: str) -> str:
     """The id a message names, whether it sent the object (today) or the id (Kilo)."""
     found = getattr(obj, "id", None) if obj is not None else given_id
@@ -163,7 +157,7 @@ class Manager:
 
     def fail_on(self, resource_type: str, resource_id: str, error: BaseException) -> None:
         """End a resource whose request raised ``error``, then forget the request."""
-        text = one_line(error)
+        text = utils.one_line(error)
         if not isinstance(error, exception.CinderLabException):
             text = f"{type(error).__name__}: {text}"
         self._fail(resource_type, resource_id, short_reason(text))

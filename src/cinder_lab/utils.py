@@ -198,3 +198,16 @@ def follow_debugger_into_threads() -> None:
     trace = sys.gettrace()
     if isinstance(getattr(trace, "__self__", None), bdb.Bdb) and threading.gettrace() is None:
         threading.settrace(trace)
+
+
+MAX_ERROR = 300
+
+
+def one_line(e: BaseException | str) -> str:
+    """The first line of an error, password masked, printable, at most MAX_ERROR characters."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # Bytes that were not UTF-8 on the command line arrive as surrogates: print them escaped.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > MAX_ERROR:
+        text = text[:MAX_ERROR] + "..."
+    return mask_url(text)

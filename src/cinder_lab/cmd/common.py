@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cinder_lab import exception, utils
 from cinder_lab.common.config import CONF
+from cinder_lab.utils import one_line
 
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
 
@@ -57,19 +58,6 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     for noisy in ("oslo.messaging", "oslo_messaging", "amqp", "kombu", "stevedore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-MAX_ERROR = 300
-
-
-def one_line(e: BaseException | str) -> str:
-    """The first line of an error, password masked, printable, at most MAX_ERROR characters."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    # Bytes that were not UTF-8 on the command line arrive as surrogates: print them escaped.
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    if len(text) > MAX_ERROR:
-        text = text[:MAX_ERROR] + "..."
-    return utils.mask_url(text)
 
 
 def run(prog: str, body: Callable[[], int | None]) -> int:

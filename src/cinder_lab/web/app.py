@@ -23,8 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cinder_lab import exception
-from cinder_lab.cmd import common
+from cinder_lab import exception, utils
 from cinder_lab.web.hub import Hub
 from cinder_lab.web.live import Watcher
 from cinder_lab.web.story import StoryBusy, StoryRunner, UnknownStory
@@ -117,7 +116,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 async def _lab_error(_request: Request, exc: Exception) -> Response:
     code = 404 if isinstance(exc, UnknownStory) else 409 if isinstance(exc, StoryBusy) else 500
-    return JSONResponse({"error": common.one_line(exc)}, status_code=code)
+    return JSONResponse({"error": utils.one_line(exc)}, status_code=code)
 
 
 def make_app(hub: Hub, watcher: Watcher, stories: StoryRunner | None) -> Starlette:
