@@ -202,7 +202,8 @@ MAPPING = {"pathMappings": [{"localRoot": str(ROOT), "remoteRoot": IMAGE_ROOT}]}
 def attach(port: int, arguments: dict, breakpoints: dict | None = None) -> DapSession:
     """Attach as VS Code does, retrying while the restarted container's debugpy comes up
     (docker's port proxy accepts a connection before anything listens behind it)."""
-    for _ in range(60):
+    # Generous: on a loaded two-core machine a restarted container's debugpy is slow to listen.
+    for _ in range(180):
         session = DapSession(port, timeout=60)
         try:
             session.attach({**arguments, **MAPPING}, breakpoints)

@@ -92,6 +92,10 @@ class ManagementAPI:
         """PUT a JSON body to ``/api/<path>``."""
         self._request("PUT", path, body)
 
+    def delete(self, path: str) -> None:
+        """DELETE ``/api/<path>``."""
+        self._request("DELETE", path)
+
     # -- the vhost's objects ---------------------------------------------------
 
     def exchanges(self) -> list[dict]:

@@ -19,7 +19,7 @@ from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.lab import Lab
-from cinder_lab.scenarios import broker_view
+from cinder_lab.scenarios import broker_view, vhost
 from cinder_lab.volume import api as volume_api
 
 MEMORY_URL = "kombu+memory:////"
@@ -223,8 +223,11 @@ def run_stage(
     import tempfile
 
     memory_tap.install()
-    with tempfile.TemporaryDirectory(prefix=f"cinder-lab-{scenario.name}-") as tmp:
-        stage = Stage(scenario.name, Path(workdir or tmp), transport_url, out)
+    own = contextlib.nullcontext(transport_url)
+    if transport_url and not transport_url.startswith("kombu+memory"):
+        own = vhost.own_vhost(transport_url, scenario.name)
+    with tempfile.TemporaryDirectory(prefix=f"cinder-lab-{scenario.name}-") as tmp, own as url:
+        stage = Stage(scenario.name, Path(workdir or tmp), url, out)
         if stage.in_memory:
             memory_tap.reset()
         try:
