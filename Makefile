@@ -44,7 +44,7 @@ bench: $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/bench_demo.py $(BENCH_BEFORE_ARG)
 	$(BIN)/python benchmarks/summary.py
 
-## make bench-backup: only issue 2's two ratios (about a minute)
+## make bench-backup: only the backup benchmark (both releases, SQLite and MariaDB; a few minutes)
 .PHONY: bench-backup
 bench-backup: $(BIN)/cinder-lab
 	$(BIN)/python benchmarks/bench_backup.py
