@@ -56,6 +56,14 @@ class Lab:
         started.append(self.start_scheduler())
         return started
 
+    def start_configured(self, pools_timeout: float = 5.0) -> list[Service]:
+        """What the config runs (volume services only if it has backends), once the
+        schedulers know the pools or ``pools_timeout`` passed: the tools' in-process lab."""
+        started = self.start_volume() if CONF.enabled_backends else []
+        started += [self.start_backup(), self.start_scheduler()]
+        self.wait_for_pools(len(CONF.enabled_backends), timeout=pools_timeout)
+        return started
+
     def find(self, binary: str, host: str) -> Service:
         """The running service for ``(binary, host)``."""
         for service in self.services:

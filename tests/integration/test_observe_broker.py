@@ -292,3 +292,36 @@ def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
     out = run_cli(bad, "topology")
     assert "!! DEAD END: cinder-volume.maqi-kilo@ceph: nobody consumes it" in out.stdout
     assert "its service cinder-volume maqi-kilo@ceph is down" in out.stdout
+
+
+def test_two_traces_at_once_do_not_blind_each_other(rabbit_lab, mgmt):
+    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
+    rabbit_lab.start("cinder-lab-scheduler", conf)
+    wait_until(all_up(("cinder-scheduler", "maqi-kilo")))
+    first = TraceProcess(conf, "--timeout", "90")
+    second = TraceProcess(conf, "--timeout", "90")
+    try:
+        assert mgmt.tracing() is True
+        code, err = first.stop(signal.SIGTERM)
+        assert code == 0, err
+        # The first trace turned the firehose on, but the second still taps it.
+        assert mgmt.tracing() is True
+        run_cli(conf, "get-pools")
+        wait_until(
+            lambda: [e for e in second.events if e["method"] == "get_pools"],
+            what="the second trace to see get_pools",
+        )
+    finally:
+        code, err = second.stop(signal.SIGHUP)
+        first.stop()
+    assert code == 0, err
+    # The last one out turned it off (the fixture checks that and that no tap is left).
+
+
+def test_trace_refuses_a_timeout_that_is_not_a_finite_positive_number(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text("[DEFAULT]\ntransport_url = kombu+memory:////\n")
+    for bad in ("nan", "inf", "-5", "0"):
+        out = run_cli(conf, "trace", "--timeout", bad)
+        assert out.returncode == 2, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr

@@ -227,3 +227,12 @@ def test_a_backup_wait_names_the_queue_it_waits_in(tmp_path, host, expect):
         db.dispose_engine()
     assert text.startswith(f"backup b1 still creating after 3 s: {expect}"), text
     assert text.endswith("see cinder-lab route v-gone --action backup"), text
+
+
+def test_route_refuses_a_mistyped_volume_id(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"[DEFAULT]\n[database]\nconnection = sqlite:///{tmp_path}/x.sqlite\n")
+    # One hex digit short: not an id, and not to be taken for a host named so.
+    out = run_cli(conf, "route", "3f2a77c1-0b1e-4c5e-9f6d-2b8a9c0d1e2")
+    assert out.returncode == 1
+    assert "is not a volume id" in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -19,7 +19,7 @@ import prettytable
 from cliff import command, show
 
 from cinder_lab import exception, memory_tap, rpc, utils
-from cinder_lab.cmd.common import LabMixin
+from cinder_lab.cmd.common import LabMixin, positive_seconds
 from cinder_lab.common.config import CONF
 from cinder_lab.observe import graph, route, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError
@@ -45,11 +45,7 @@ def inprocess_lab() -> Iterator[object]:
     memory_tap.install()
     lab = Lab()
     try:
-        if CONF.enabled_backends:
-            lab.start_volume()
-        lab.start_backup()
-        lab.start_scheduler()
-        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+        lab.start_configured()
         yield lab
     finally:
         lab.close()
@@ -168,7 +164,9 @@ class Trace(LabMixin, command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--count", type=int, metavar="N", help="stop after N messages")
-        parser.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+        parser.add_argument(
+            "--timeout", type=positive_seconds, metavar="S", help="stop after S seconds"
+        )
         parser.add_argument(
             "-f",
             "--format",
@@ -191,12 +189,10 @@ class Trace(LabMixin, command.Command):
     def take_action(self, args: argparse.Namespace) -> int:
         if args.count is not None and args.count < 1:
             raise exception.InvalidInput(reason="--count must be at least 1")
-        if args.timeout is not None and args.timeout <= 0:
-            raise exception.InvalidInput(reason="--timeout must be positive")
         emit = self._emit(args)
         # A signal ends the trace at its next poll, so the firehose is put back as it was.
         stop = utils.stop_event()
-        bound = f" (until {args.count or 'any number of'} messages or {args.timeout or '∞'} s)"
+        bound = _bound_text(args.count, args.timeout)
         if rpc.is_in_process(CONF):
             print(
                 "single-process mode: tracing the in-process broker while this config's "
@@ -219,6 +215,13 @@ class Trace(LabMixin, command.Command):
         return 0
 
 
+def _bound_text(count: int | None, timeout: float | None) -> str:
+    """When the trace ends, as its header says it."""
+    limits = [f"{count} message(s)" if count else "", f"{timeout:g} s" if timeout else ""]
+    limits = [limit for limit in limits if limit]
+    return f" (until {' or '.join(limits)})" if limits else " (until Ctrl-C)"
+
+
 class Route(LabMixin, show.ShowOne):
     """Explain, without sending anything, how a backup (or volume) request would travel."""
 
@@ -237,6 +240,11 @@ class Route(LabMixin, show.ShowOne):
 
     def take_action(self, args: argparse.Namespace) -> tuple:
         if not route.UUID.match(args.target):
+            if route.LOOKS_LIKE_AN_ID.match(args.target):
+                raise exception.InvalidInput(
+                    reason=f"{args.target!r} is not a volume id (a UUID is 36 characters, "
+                    "8-4-4-4-12 hex digits) nor a host string"
+                )
             volume_utils.check_host_string(args.target)  # fails before anything else
         topo, note = None, ""
         if rpc.is_in_process(CONF):

@@ -116,11 +116,7 @@ def _source() -> tuple[object, ManagementAPI | None]:
     memory_tap.install()
     lab = Lab()
     try:
-        if CONF.enabled_backends:
-            lab.start_volume()
-        lab.start_backup()
-        lab.start_scheduler()
-        lab.wait_for_pools(len(CONF.enabled_backends), timeout=5)
+        lab.start_configured()
     except BaseException:
         lab.close()
         raise

@@ -23,9 +23,11 @@ from cinder_lab.observe.topology import Topology
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume import volume_utils
 
-__all__ = ["UUID", "Route", "control_exchange", "explain", "service_reasons"]
+__all__ = ["LOOKS_LIKE_AN_ID", "UUID", "Route", "control_exchange", "explain", "service_reasons"]
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+# Hex digits and dashes, long enough: a volume id with a typo, not a host name.
+LOOKS_LIKE_AN_ID = re.compile(r"^(?=.*-)[0-9a-f-]{8,}$", re.I)
 
 
 def explain(

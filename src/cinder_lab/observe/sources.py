@@ -38,6 +38,11 @@ class Raw:
     time: datetime.datetime = field(default_factory=datetime.datetime.now)
 
 
+# Tap queues; a tap of a trace that turned the firehose on (or took that over) is OWNED.
+TAP = "cinder-lab-trace."
+OWNED = "cinder-lab-trace.on."
+
+
 class Firehose:
     """RabbitMQ's firehose for one vhost: on while in use, back as it was on exit.
 
@@ -51,7 +56,7 @@ class Firehose:
         self.was_on = False
         self.switched = False
         self.conn = None
-        self.queue = f"cinder-lab-trace.{uuid.uuid4().hex[:12]}"
+        self.queue = f"{TAP}{uuid.uuid4().hex[:12]}"
         self._inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
         self._known: set[str] = set()
 
@@ -61,6 +66,11 @@ class Firehose:
             if not self.was_on:
                 self.api.set_tracing(True)
                 self.switched = True
+            elif any(q.startswith(OWNED) for q in self._taps()):
+                # Another cinder-lab trace turned it on: whoever leaves last turns it off.
+                self.switched = True
+            if self.switched:
+                self.queue = self.queue.replace(TAP, OWNED, 1)
             self.conn = self.connect()
             channel = self.conn.channel()
             channel.queue_declare(self.queue, exclusive=True, auto_delete=True)
@@ -72,6 +82,10 @@ class Firehose:
             self.close()
             raise
         return self
+
+    def _taps(self) -> set[str]:
+        """The queues bound to the firehose now: every trace's tap, ours included."""
+        return {b["destination"] for b in self.api.bindings() if b.get("source") == FIREHOSE}
 
     def _on_message(self, message: object) -> None:
         self._inbox.put(message)
@@ -86,9 +100,11 @@ class Firehose:
                 self.conn.release()
             finally:
                 self.conn = None
-        if self.switched:
+        # Off only when no other trace still taps it: two traces at once must not blind
+        # each other.
+        if self.switched and not self._taps() - {self.queue}:
             self.api.set_tracing(False)
-            self.switched = False
+        self.switched = False
 
     def _exists(self, name: str) -> bool:
         if name not in self._known and self.api.queue(name) is not None:

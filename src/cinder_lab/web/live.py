@@ -22,14 +22,14 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph, topology, trace
+from cinder_lab.observe import envelope, graph, sources, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
 LOG = logging.getLogger(__name__)
 KEEP_ENVELOPES = 500  # publishes whose envelope waits for its trace event
 STEADY = 2.0  # seconds a consumer the management API stops listing stays on the graph
-TAP_QUEUE = "cinder-lab-trace."  # the firehose's own queue (observe/trace.py names it so)
+TAP_QUEUE = sources.TAP  # the firehose tap's own queues
 
 
 def services() -> list[dict]:
