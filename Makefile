@@ -33,15 +33,18 @@ format: $(BIN)/cinder-lab
 	$(BIN)/ruff format src tests $(wildcard benchmarks)
 	$(BIN)/ruff check --fix src tests $(wildcard benchmarks)
 
-## make bench: benchmarks against the local RabbitMQ (figures in benchmarks/results/)
+## make bench: benchmarks against the local RabbitMQ (figures in benchmarks/results/);
+## make bench BENCH_BEFORE=<git ref> also runs that revision's src/ for before/after figures
+BENCH_BEFORE_ARG = $(if $(BENCH_BEFORE),--before $(BENCH_BEFORE))
 bench: $(VENV)/.bench-deps
-	$(BIN)/python benchmarks/bench_backup.py
+	$(BIN)/python benchmarks/bench_client.py $(BENCH_BEFORE_ARG)
+	$(BIN)/python benchmarks/bench_backup.py --sqlite-full
 	$(BIN)/python benchmarks/bench_casts.py
-	$(BIN)/python benchmarks/bench_startup.py
-	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_startup.py $(BENCH_BEFORE_ARG)
+	$(BIN)/python benchmarks/bench_demo.py $(BENCH_BEFORE_ARG)
 	$(BIN)/python benchmarks/summary.py
 
-## make bench-backup: only issue 2's two ratios (about a minute)
+## make bench-backup: only the backup benchmark (both releases, SQLite and MariaDB; a few minutes)
 .PHONY: bench-backup
 bench-backup: $(BIN)/cinder-lab
 	$(BIN)/python benchmarks/bench_backup.py

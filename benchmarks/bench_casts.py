@@ -87,7 +87,9 @@ class KombuSender:
         self.conn.release()
 
 
-def check_kombu_payload(queue: CastQueue, sender: KombuSender, oslo_send) -> None:  # type: ignore[no-untyped-def]
+def check_kombu_payload(
+    queue: CastQueue, sender: KombuSender, oslo_send: Callable[[str], None]
+) -> None:
     """The raw publisher must put the same message in the queue as oslo.messaging does."""
     backup_id = str(uuid.uuid4())
     got = []

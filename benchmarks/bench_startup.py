@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--backends", default="1,10,50", help="comma-separated backend counts")
     p.add_argument("--repeats", type=int, default=5, help="runs per count (median is reported)")
     p.add_argument("--timeout", type=float, default=180, help="seconds a run may take to start")
+    p.add_argument("--before", metavar="REF", help="also run the src/ of this git revision")
     p.add_argument(
         "--json", type=Path, default=benchlib.RESULTS / "bench_startup.json", help="output file"
     )
@@ -205,7 +206,7 @@ class Consumers:
 # -- one run ----------------------------------------------------------------------
 
 
-def one_run(url: str, tmp: Path, n: int, tag: str, timeout: float) -> dict:
+def one_run(url: str, tmp: Path, n: int, tag: str, timeout: float, env: dict | None = None) -> dict:
     """Launch cinder-lab-volume with ``n`` backends; time it up, sample memory, stop it."""
     run_dir = tmp / tag
     run_dir.mkdir()
@@ -220,6 +221,7 @@ def one_run(url: str, tmp: Path, n: int, tag: str, timeout: float) -> dict:
         [str(BIN / "cinder-lab-volume"), "--config-file", str(conf)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     memory = MemorySampler(proc.pid)
     t_rows = t_consumers = None
@@ -264,6 +266,7 @@ def one_run(url: str, tmp: Path, n: int, tag: str, timeout: float) -> dict:
         consumers.close()
         log.close()
     return {
+        "loadavg_1min": round(os.getloadavg()[0], 2),
         "rows_up_s": round(t_rows, 3),
         "consuming_s": round(t_consumers, 3),
         "cpu_s": round(cpu, 2),
@@ -296,10 +299,10 @@ def add_ratios(rows: list[dict]) -> None:
         row["pss_mib_per_backend"] = round(row["peak_pss_mib"] / row["backends"], 1)
 
 
-def report(results: dict) -> str:
-    m = results["machine"]
-    rows = [
+def _rows(rows: list[dict], name: str) -> list[list[str]]:
+    return [
         [
+            name,
             r["backends"],
             r["processes"],
             f"{r['rows_up_s']:.2f}",
@@ -312,28 +315,26 @@ def report(results: dict) -> str:
             f"{r['peak_pss_mib_ratio']:.1f}x",
             f"{r['stop_s']:.2f}",
         ]
-        for r in results["startup"]
+        for r in rows
     ]
+
+
+def report(results: dict) -> str:
+    m = results["machine"]
+    rows = _rows(results["startup"], "this tree")
+    if "before" in results:
+        rows += _rows(results["before"]["startup"], results["before"]["ref"])
+    columns = ["tree", "backends", "procs", "rows up s", "up ratio", "up min-max"]
+    columns += ["consuming s", "CPU s", "RSS MiB", "PSS MiB", "PSS ratio", "stop s"]
     return "\n\n".join(
         [
             f"machine: {m['cpus']} cores, {m['cpu_model']}, Python {m['python']}, "
-            f"oslo.messaging {m['oslo.messaging']}, RabbitMQ {m['rabbitmq']}",
+            f"oslo.messaging {m['oslo.messaging']}, RabbitMQ {m['rabbitmq']}; load "
+            f"{m['loadavg_1min_at_start']} at start, {m['loadavg_1min_at_end']} at end",
             benchlib.table(
                 f"cinder-lab-volume start-up (median of {results['repeats']} runs per count; "
-                "ratios against the first count)",
-                [
-                    "backends",
-                    "procs",
-                    "rows up s",
-                    "up ratio",
-                    "up min-max",
-                    "consuming s",
-                    "CPU s",
-                    "RSS MiB",
-                    "PSS MiB",
-                    "PSS ratio",
-                    "stop s",
-                ],
+                "ratios against the first count of the same tree)",
+                columns,
                 rows,
             ),
         ]
@@ -397,24 +398,38 @@ def run(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not (BIN / "cinder-lab-volume").exists():
         raise benchlib.BenchError(f"no cinder-lab-volume beside {sys.executable}")
-    runs: dict[int, list[dict]] = {n: [] for n in args.counts}
+    variants = ["after"] + (["before"] if args.before else [])
+    runs: dict[str, dict[int, list[dict]]] = {v: {n: [] for n in args.counts} for v in variants}
     with tempfile.TemporaryDirectory(prefix="cinder-lab-bench-") as tmp, benchlib.vhost() as url:
+        envs = {"after": None}
+        if args.before:
+            envs["before"] = benchlib.before_env(args.before, Path(tmp))
         # Untimed: the first launch reads every module from disk.
         one_run(url, Path(tmp), args.counts[0], "warmup", args.timeout)
-        # Counts interleaved (1, 10, 50, 1, 10, 50 ...): load from other work hits all alike.
+        # Counts interleaved (1, 10, 50, 1, 10, 50 ...), and the trees alternate within
+        # each count: load from other work hits all alike.
         for r in range(args.repeats):
             for n in args.counts:
-                runs[n].append(one_run(url, Path(tmp), n, f"n{n}r{r}", args.timeout))
-                print(f"  {n} backends, run {r + 1}: {runs[n][-1]}", flush=True)
-    rows = [summarise(n, runs[n]) for n in args.counts]
-    add_ratios(rows)
+                for v in variants if r % 2 == 0 else variants[::-1]:
+                    tag = f"{v}-n{n}r{r}"
+                    runs[v][n].append(one_run(url, Path(tmp), n, tag, args.timeout, envs[v]))
+                    print(f"  {v}: {n} backends, run {r + 1}: {runs[v][n][-1]}", flush=True)
+    rows = {v: [summarise(n, runs[v][n]) for n in args.counts] for v in variants}
+    for v in variants:
+        add_ratios(rows[v])
+    if args.before:
+        for new, old in zip(rows["after"], rows["before"], strict=True):
+            for key in ("rows_up_s", "cpu_s", "peak_pss_mib"):
+                new[f"{key}_vs_before"] = round(new[key] / old[key], 2)
     results = {
         "benchmark": "bench_startup",
         "machine": benchlib.machine(),
         "vhost": benchlib.vhost_name(url),
         "repeats": args.repeats,
-        "startup": rows,
+        "startup": rows["after"],
     }
+    if args.before:
+        results["before"] = {"ref": args.before, "startup": rows["before"]}
     print(report(results))
     print(f"\nwrote {benchlib.write_json(args.json, results)}")
     png = plot(results, args.plot)

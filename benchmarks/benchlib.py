@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -172,7 +172,27 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     return "\n".join(lines)
 
 
-def main_guard(run) -> int:  # type: ignore[no-untyped-def]
+def before_env(ref: str, tmp: Path) -> dict[str, str]:
+    """``src/`` of git revision ``ref`` under ``tmp``; the environment that runs it instead.
+
+    For before/after figures in one run: a console script of this venv started
+    with this environment imports the old tree's ``cinder_lab``.
+    """
+    root = Path(__file__).resolve().parents[1]
+    dest = tmp / "before"
+    dest.mkdir()
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", ref, "src"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise BenchError(f"cannot export src/ of {ref}: {e}") from None
+    # PYTHONPATH comes before the venv's editable install of this tree.
+    return dict(os.environ, PYTHONPATH=str(dest / "src"))
+
+
+def main_guard(run: Callable[[], int | None]) -> int:
     """Run a benchmark's main; a BenchError or Ctrl-C is one line and exit 1."""
     try:
         return run() or 0

@@ -25,18 +25,33 @@ def machine_line(m: dict) -> str:
     )
 
 
+def plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
+
+
 def backup(d: dict) -> list[str]:
-    c, e = d["create_backup_casts"], d["backup_create_e2e"]
-    return [
+    c = d["create_backup_casts"]
+    lines = [
         f"- `create_backup` casts: `backup/rpcapi.py` {c['rpcapi_casts_per_s']:.0f}/s vs bare "
         f"`RPCClient` {c['bare_casts_per_s']:.0f}/s, ratio **{c['ratio']:.2f}** "
         f"(goal 0.95; rounds {c['ratio_min']:.2f}-{c['ratio_max']:.2f}).",
-        f"- `backup-create` to `available`: p50 **{e['backup_create_ms']['p50']:.1f} ms**, "
-        f"p99 {e['backup_create_ms']['p99']:.1f} ms vs a bare `call` p50 "
-        f"{e['bare_call_ms']['p50']:.1f} ms, p99 {e['bare_call_ms']['p99']:.1f} ms "
-        f"(**{e['ratio_p50']:.1f}x** / {e['ratio_p99']:.1f}x); "
-        f"`API().create` itself returns after {e['api_returns_ms']['p50']:.1f} ms (p50).",
+        "",
+        "| `backup-create` to `available` | messages | p50 ms | p99 ms | bare call p50 ms "
+        "| ratio (goal <= 3x) | floor ms | ratio to floor | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for e in d["backup_create_e2e"]:
+        if "skipped" in e:
+            lines.append(f"| {e['release']}, {e['database']} | skipped: {e['skipped']} |")
+            continue
+        lines.append(
+            f"| {e['release']}, {e['database']} "
+            f"| {plural(e['casts_per_backup'], 'cast')} + {plural(e['calls_per_backup'], 'call')} "
+            f"| {e['backup_create_ms']['p50']:.1f} | {e['backup_create_ms']['p99']:.1f} "
+            f"| {e['bare_call_ms']['p50']:.1f} | **{e['ratio_p50']:.1f}x** "
+            f"| {e['floor_ms']:.1f} | {e['ratio_to_floor_p50']:.1f}x | {e['loadavg_1min']} |"
+        )
+    return lines
 
 
 def casts(d: dict) -> list[str]:
@@ -52,28 +67,54 @@ def casts(d: dict) -> list[str]:
 
 def startup(d: dict) -> list[str]:
     lines = [
-        "| backends | processes | every row up (s) | ratio | CPU (s) | PSS (MiB) | RSS sum (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| tree | backends | processes | every row up (s) | ratio | CPU (s) | PSS (MiB) "
+        "| RSS sum (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in d["startup"]:
-        lines.append(
-            f"| {r['backends']} | {r['processes']} | {r['rows_up_s']:.2f} "
-            f"({r['rows_up_s_min']:.1f}-{r['rows_up_s_max']:.1f}) | {r['rows_up_s_ratio']:.1f}x "
-            f"| {r['cpu_s']:.1f} | {r['peak_pss_mib']:.0f} | {r['peak_rss_mib']:.0f} |"
-        )
+    trees = [("this tree", d["startup"])]
+    if "before" in d:
+        trees.append((f"before ({d['before']['ref']})", d["before"]["startup"]))
+    for name, rows in trees:
+        for r in rows:
+            lines.append(
+                f"| {name} | {r['backends']} | {r['processes']} | {r['rows_up_s']:.2f} "
+                f"({r['rows_up_s_min']:.1f}-{r['rows_up_s_max']:.1f}) "
+                f"| {r['rows_up_s_ratio']:.1f}x | {r['cpu_s']:.1f} | {r['peak_pss_mib']:.0f} "
+                f"| {r['peak_rss_mib']:.0f} |"
+            )
     return lines
 
 
 def demo(d: dict) -> list[str]:
-    return [
+    line = (
         f"- `make demo`: {d['demo_wall_s']:.1f} s wall, {d['demo_cpu_s']:.1f} s CPU "
-        f"({d['ratio_wall']:.1f}x the {d['imports_wall_s']:.1f} s of only importing it).",
-    ]
+        f"({d['ratio_wall']:.1f}x the {d['imports_wall_s']:.1f} s of only importing it)"
+    )
+    if "before" in d:
+        b = d["before"]
+        line += f"; before ({b['ref']}): {b['demo_wall_s']:.1f} s wall ({b['ratio_wall']:.1f}x)"
+    return [line + "."]
+
+
+def client(d: dict) -> list[str]:
+    w, r = d["wall_s"], d["ratio"]
+    line = (
+        f"- `cinder-lab service-list`: {w['service-list']:.2f} s wall, "
+        f"**{r['service-list']:.2f}x** `python -c 'import sqlalchemy.orm'` "
+        f"({w['import sqlalchemy.orm']:.2f} s; goal <= "
+        f"{d['goal']:g}x); `cinder-lab --help` {r['--help']:.2f}x; oslo.messaging imported: "
+        f"{'yes' if d['service_list_imports']['imports_oslo_messaging'] else 'no'}"
+    )
+    before = [k for k in w if k.startswith("service-list (")]
+    for k in before:
+        line += f"; before {k[len('service-list ') :]}: {w[k]:.2f} s, {r[k]:.2f}x"
+    return [line + "."]
 
 
 def main() -> int:
     out: list[str] = []
     for name, render in (
+        ("bench_client", client),
         ("bench_backup", backup),
         ("bench_casts", casts),
         ("bench_startup", startup),

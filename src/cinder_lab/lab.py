@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from cinder_lab import exception, rpc, utils
+from cinder_lab import clock, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.service import (
     Service,
@@ -98,6 +98,23 @@ class Lab:
         """Stop everything and close the transport."""
         self._stop_services()
         rpc.cleanup()
+
+    def skip(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the lab's clock instead of waiting for them.
+
+        Only once the process took control of its clock (``clock.take_control``,
+        single-process runs). Time moves in ``report_interval`` steps, and after
+        each step every service that is still beating reports, as it would have
+        meanwhile; stopped or hung services do not, so their rows turn down.
+        """
+        step = max(float(CONF.report_interval), 0.1)
+        left = seconds
+        while left > 0:
+            clock.advance(min(step, left))
+            left -= step
+            for service in self.services:
+                if service.beating:
+                    service.report_state()
 
     def wait_for_pools(self, count: int, timeout: float = 30.0) -> list[dict]:
         """Wait until the schedulers of this lab know ``count`` pools."""

@@ -199,6 +199,11 @@ class Service:
             t.join(timeout=5)
         LOG.info("stopped %s on host %s", self.binary, self.host)
 
+    @property
+    def beating(self) -> bool:
+        """True while the heartbeat runs: started, neither stopped nor hung on purpose."""
+        return self.rpcserver is not None and not self._stop.is_set()
+
     def stop_heartbeats(self) -> None:
         """Stop heartbeats only, as if the process hung: the row turns ``down``
         while the RPC server still consumes its queues."""

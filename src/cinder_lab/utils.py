@@ -12,14 +12,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from cinder_lab import clock
 from cinder_lab.common.config import CONF
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):[^@/]*@", re.I)
 
 
 def utcnow() -> datetime.datetime:
-    """Naive UTC now, the form the services table stores."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    """Naive UTC now, the form the services table stores; the lab's clock (``clock``)."""
+    return clock.utcnow()
 
 
 def service_is_up(service: object) -> bool:

@@ -38,10 +38,13 @@ def test_bench_backup_tiny_run(tmp_path):
     out = tmp_path / "bench_backup.json"
     tiny = ["--casts", "20", "--rounds", "2", "--warmup", "4", "--cast-block", "5"]
     tiny += ["--backups", "3", "--calls", "3", "--block", "2", "--json", str(out)]
+    tiny += ["--databases", "sqlite"]
     proc = run_bench("bench_backup.py", *tiny)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "1. create_backup casts" in proc.stdout and "2. backup-create end to end" in proc.stdout
+    assert (
+        "1. create_backup casts" in proc.stdout and "2. backup-create -> available" in proc.stdout
+    )
 
     data = json.loads(out.read_text())
     assert data["machine"]["cpus"] >= 1
@@ -50,10 +53,18 @@ def test_bench_backup_tiny_run(tmp_path):
     assert casts["rpcapi_casts_per_s"] > 0 and casts["bare_casts_per_s"] > 0
     assert casts["ratio_min"] <= casts["ratio"] <= casts["ratio_max"]
     assert casts["goal"] == 0.95 and casts["meets_goal"] == (casts["ratio"] >= 0.95)
-    e2e = data["backup_create_e2e"]
-    assert (e2e["backups"], e2e["calls"]) == (3, 3)
-    for key in ("backup_create_ms", "bare_call_ms"):
-        assert 0 < e2e[key]["p50"] <= e2e[key]["p99"]
+    runs = {(r["release"], r["database"]): r for r in data["backup_create_e2e"]}
+    assert set(runs) == {("kilo", "sqlite"), ("current", "sqlite")}
+    for e2e in runs.values():
+        assert (e2e["backups"], e2e["calls"]) == (3, 3)
+        for key in ("backup_create_ms", "bare_call_ms", "bare_cast_ms"):
+            assert 0 < e2e[key]["p50"] <= e2e[key]["p99"]
+        assert e2e["loadavg_1min"] >= 0 and e2e["floor_ms"] > 0
+    # The messages are counted as the managers receive them: Kilo's one cast; today's
+    # 4 casts (API -> scheduler -> backup -> volume -> backup) and 3 calls.
+    assert runs["kilo", "sqlite"]["messages_per_backup"] == {"create_backup": 1.0}
+    current = runs["current", "sqlite"]
+    assert (current["casts_per_backup"], current["calls_per_backup"]) == (4, 3)
     # The run's own vhost is gone again.
     assert data["vhost"].startswith("cinder-lab-bench-")
     assert data["vhost"] not in bench_vhosts()
@@ -111,10 +122,36 @@ def test_bench_startup_tiny_run(tmp_path):
     assert ("wrote " + str(png)) in proc.stdout or "no plot" in proc.stdout
 
 
+def test_bench_client_tiny_run(tmp_path):
+    out = tmp_path / "bench_client.json"
+    proc = run_bench("bench_client.py", "--repeats", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert set(data["wall_s"]) == {"import sqlalchemy.orm", "service-list", "--help"}
+    assert data["ratio"]["import sqlalchemy.orm"] == 1.0
+    assert data["meets_goal"] == (data["ratio"]["service-list"] <= data["goal"])
+    # The point of the lazy registry, checked on every run of the benchmark too.
+    assert data["service_list_imports"]["imports_oslo_messaging"] is False
+    assert data["service_list_imports"]["top_packages_ms"]["sqlalchemy"] > 0
+
+
+def test_bench_demo_tiny_run(tmp_path):
+    out = tmp_path / "bench_demo.json"
+    proc = run_bench("bench_demo.py", "--repeats", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["demo_wall_s"] > 0 and data["imports_wall_s"] > 0
+    assert data["meets_goal"] == (data["demo_wall_s"] < data["goal_wall_s"])
+    assert len(data["loadavg_1min_per_round"]) == 1
+
+
 def test_summary_reads_the_committed_results():
     proc = run_bench("summary.py", timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     # One machine line per benchmark, none missing: the results in the repository are complete.
-    assert sum(line.startswith("<!-- bench_") for line in lines) == 4, proc.stdout
+    assert sum(line.startswith("<!-- bench_") for line in lines) == 5, proc.stdout
     assert "| backends |" in proc.stdout and "`make demo`" in proc.stdout
+    assert "`cinder-lab service-list`" in proc.stdout and "ratio to floor" in proc.stdout

@@ -22,8 +22,11 @@ SRC = Path(cinder_lab.__file__).parent
 
 # Lower layers may not import higher ones. A module's layer is its first matching prefix.
 LAYERS = [
-    ("bottom", ("exception", "utils", "context", "common", "db", "objects", "rpc", "tracing")),
-    ("services", ("volume", "backup", "scheduler", "manager", "service")),
+    (
+        "bottom",
+        ("exception", "utils", "clock", "context", "common", "db", "objects", "rpc", "tracing"),
+    ),
+    ("services", ("volume", "backup", "scheduler", "manager", "service", "prefork")),
     ("tools", ("lab", "memory_tap", "observe", "scenarios", "web", "api")),
     ("commands", ("cmd",)),
 ]

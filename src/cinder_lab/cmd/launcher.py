@@ -17,9 +17,8 @@ from futurist import _thread as futurist_thread
 from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
-from cinder_lab import exception, rpc, utils
+from cinder_lab import exception, prefork, rpc, utils
 from cinder_lab.common.config import CONF
-from cinder_lab.db import api as db
 from cinder_lab.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -85,8 +84,8 @@ class ProcessLauncher:
 
     def launch_service(self, name: str, make_service: Callable[[], Service]) -> None:
         """Fork a child that runs ``make_service()`` via ``serve``."""
-        # Never hand a pooled DB connection to a child.
-        db.dispose_engine()
+        # Never hand a pooled DB connection to a child; share what every child would build.
+        prefork.before_fork()
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()

@@ -14,7 +14,7 @@ from typing import Any
 from cliff import command, lister, show
 
 from cinder_lab import context, utils
-from cinder_lab.cmd import api_client, waiting
+from cinder_lab.cmd import api_client
 from cinder_lab.cmd.common import LabMixin, connect, positive_seconds
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -184,6 +184,9 @@ class VolumeCreate(LabMixin, show.ShowOne):
             volume = wait_while(source().volume_get, volume.id, {"creating"}, args.wait_timeout)
             if volume.status != "available":
                 self.app.stdout.write(f"volume {volume.id} is {volume.status}\n")
+                # Here, not at the top: it loads the RPC modules, which service-list must not.
+                from cinder_lab.cmd import waiting
+
                 raise waiting.failure(
                     "volume", volume, volume.status_reason, args.wait_timeout, {"creating"}
                 )
@@ -272,6 +275,9 @@ class BackupCreate(LabMixin, show.ShowOne):
             backup = wait_while(source().backup_get, backup.id, {"creating"}, args.wait_timeout)
             if backup.status != "available":
                 self.app.stdout.write(f"backup {backup.id} is {backup.status}\n")
+                # Here, not at the top: it loads the RPC modules, which service-list must not.
+                from cinder_lab.cmd import waiting
+
                 raise waiting.failure(
                     "backup", backup, backup.fail_reason, args.wait_timeout, {"creating"}
                 )

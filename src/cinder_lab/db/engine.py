@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
@@ -28,6 +29,8 @@ from cinder_lab.db import models
 
 _LOCK = threading.Lock()
 _ENGINE: Engine | None = None
+# URLs whose tables this process (or the parent it was forked from) created or checked.
+_SCHEMA_READY: set[str] = set()
 
 
 def _make_engine(url: str) -> Engine:
@@ -35,12 +38,7 @@ def _make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
 
-            @event.listens_for(engine, "connect")
-            def _wal(dbapi_conn: object, _record: object) -> None:
-                # Several service processes write heartbeats to one file.
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.close()
+            event.listen(engine, "connect", _sqlite_pragmas)
 
         else:
             # READ COMMITTED: every statement sees what other processes committed,
@@ -52,9 +50,25 @@ def _make_engine(url: str) -> Engine:
         raise exception.ConfigError(
             reason=f"bad [database] connection {utils.mask_url(url)}: {e}"
         ) from None
-    create_tables(engine)
-    add_missing_columns(engine)
+    if url not in _SCHEMA_READY:
+        # Once per URL: a launcher checks before forking, and its children need not again.
+        create_tables(engine)
+        add_missing_columns(engine)
+        _SCHEMA_READY.add(url)
     return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
+    """WAL, so readers never wait for the writer; synchronous=NORMAL, so a commit costs no fsync.
+
+    Several service processes share one file. In WAL mode NORMAL syncs only at
+    checkpoints: a commit survives a crash of any process (the crash bookkeeping
+    of ``workers`` rows included), and only a power cut may lose the last ones.
+    """
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
 
 
 def create_tables(engine: Engine) -> None:
@@ -94,12 +108,47 @@ def get_engine() -> Engine:
 
 
 def dispose_engine() -> None:
-    """Drop pooled connections; call before fork so children never share one."""
+    """Drop pooled connections and the engine; the next use makes and checks a new one."""
     global _ENGINE
     with _LOCK:
         if _ENGINE is not None:
             _ENGINE.dispose()
         _ENGINE = None
+        _SCHEMA_READY.clear()
+
+
+def release_connections() -> None:
+    """Close pooled connections only; call before fork so children never share one.
+
+    The engine stays, with its compiled statements and checked tables: a forked
+    child opens its own connections through it and shares those pages.
+    """
+    with _LOCK:
+        if _ENGINE is not None:
+            _ENGINE.dispose()
+
+
+def warm_up() -> None:
+    """Build what a service's first queries build (mappers, compiled statements), then roll back.
+
+    For a launcher about to fork: its children find it made and share its pages
+    instead of each building a private copy (about 8 MiB each). Nothing is kept.
+    """
+    from sqlalchemy import orm, select
+
+    orm.configure_mappers()
+    now = utils.utcnow()
+    with Session(get_engine()) as s:
+        s.scalars(select(models.Service).filter_by(host="", binary="")).all()
+        values = {"host": "", "binary": "", "topic": "", "report_count": 0}
+        row = models.Service(availability_zone="", **values)
+        row.rpc_current_version = row.object_current_version = None
+        s.add(row)
+        s.flush()
+        row.report_count, row.updated_at = 1, now
+        s.flush()
+        s.get(models.Service, row.id)
+        s.rollback()
 
 
 @contextmanager

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cinder_lab import context, exception, memory_tap, rpc, utils
+from cinder_lab import clock, context, exception, memory_tap, rpc, utils
 from cinder_lab.backup import api as backup_api
 from cinder_lab.common import config
+from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.lab import Lab
@@ -146,8 +147,15 @@ class Stage:
     # -- waiting and doing -------------------------------------------------------
 
     def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 30) -> bool:
-        """Poll until ``predicate()`` holds; False (not an exception) when it never does."""
-        if utils.wait_until(predicate, timeout):
+        """Poll until ``predicate()`` holds; False (not an exception) when it never does.
+
+        On a clock the lab controls (``make demo``) the time a wait is for
+        (a row turning down) is skipped instead: ``timeout`` is lab seconds then.
+        """
+        if clock.controlled() and self.lab is not None:
+            if self._skip_until(self.lab, predicate, timeout):
+                return True
+        elif utils.wait_until(predicate, timeout):
             return True
         self.say(f"(gave up waiting for {what})")
         return False
@@ -155,7 +163,21 @@ class Stage:
     def pause(self, seconds: float, why: str) -> None:
         """Let time pass on purpose (heartbeats, expiry), saying why."""
         self.say(f"(waiting {seconds:g} s: {why})")
-        time.sleep(seconds)
+        if clock.controlled() and self.lab is not None:
+            self.lab.skip(seconds)
+        else:
+            time.sleep(seconds)
+
+    @staticmethod
+    def _skip_until(lab: Lab, predicate: Callable[[], object], timeout: float) -> bool:
+        """Give threads a moment in real time, then skip a report_interval; until it holds."""
+        skipped = 0.0
+        while not utils.wait_until(predicate, 0.02, interval=0.005):
+            if skipped >= timeout:
+                return False
+            lab.skip(CONF.report_interval)
+            skipped += CONF.report_interval
+        return True
 
     def queue_is(
         self,
