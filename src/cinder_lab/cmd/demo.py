@@ -192,6 +192,8 @@ def story(tmp: str) -> None:
     heading("Done" if ok else "The lab did not behave as the note describes")
     say("  This was Kilo (lab_release = kilo). Today's route: lab_release = current, and")
     say("  cinder-lab scenario run backup-through-the-releases.")
+    say("  Watch it live: cinder-lab --config-file etc/cinder-lab/in-process.conf web,")
+    say("  then open http://127.0.0.1:8080/ (story mode runs this story step by step).")
     if not ok:
         raise SystemExit(1)
 
