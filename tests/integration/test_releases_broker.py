@@ -17,7 +17,7 @@ from cinder_lab.db import api as db
 from cinder_lab.scenarios.broker_view import RabbitView
 from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import run_cli, wait_until
-from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, QUIET  # noqa: F401
+from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, QUIET
 
 
 def requests(events: list) -> list[tuple]:
