@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import os
 import re
 import signal
@@ -36,13 +35,19 @@ def service_is_up(service: object) -> bool:
 
 
 def _start_time(pid: int) -> str | None:
-    """The kernel's start time of a process (clock ticks since boot), or None if gone."""
+    """The kernel's start time of a process (clock ticks since boot), or None if gone.
+
+    A zombie (killed, not yet reaped) counts as gone: it will never finish a request.
+    """
     try:
         with open(f"/proc/{pid}/stat") as f:
             # The command name (field 2) may hold spaces: count fields after its ')'.
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def _pid_namespace() -> str:
@@ -52,11 +57,18 @@ def _pid_namespace() -> str:
         return "?"
 
 
-@functools.cache
+_TOKENS: dict[int, str] = {}
+
+
 def process_token() -> str:
-    """Who this process is, unique across restarts: ``hostname|pid namespace|pid|start``."""
+    """Who this process is, unique across restarts: ``hostname|pid namespace|pid|start``.
+
+    Kept per pid: a forked child (each cinder-volume backend) is a process of its own.
+    """
     pid = os.getpid()
-    return f"{socket.gethostname()}|{_pid_namespace()}|{pid}|{_start_time(pid)}"
+    if pid not in _TOKENS:
+        _TOKENS[pid] = f"{socket.gethostname()}|{_pid_namespace()}|{pid}|{_start_time(pid)}"
+    return _TOKENS[pid]
 
 
 def process_alive(token: str | None) -> bool | None:

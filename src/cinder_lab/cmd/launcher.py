@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from futurist import _thread as futurist_thread
@@ -66,9 +67,24 @@ def serve(make_service: Callable[[], Service]) -> int:
             pass
         utils.ignore_stop_signals()
     finally:
+        # A safety net: a stop that hangs inside the messaging library must still end
+        # the process (with one line saying so), never leave it half alive.
+        watchdog = threading.Timer(STOP_GRACE, _stop_took_too_long, (service,))
+        watchdog.daemon = True
+        watchdog.start()
         service.stop()
         rpc.cleanup()
+        watchdog.cancel()
     return 1 if service.lost else 0
+
+
+STOP_GRACE = 20.0  # seconds a stop may take before the process exits regardless
+
+
+def _stop_took_too_long(service: Service) -> None:
+    LOG.warning("%s: stopping took over %g s; exiting now", service, STOP_GRACE)
+    logging.shutdown()
+    os._exit(1 if service.lost else 0)
 
 
 class ProcessLauncher:
