@@ -67,3 +67,26 @@ EXPECTED = {
     "kilo": {"create": KILO_CREATE, "backup": KILO_BACKUP},
     "current": {"create": CURRENT_CREATE, "backup": CURRENT_BACKUP},
 }
+
+
+def requests(events: list) -> list[tuple]:
+    """(kind, method, routing key, version, argument names) of each request, as published."""
+    return [
+        (
+            e.kind,
+            e.message["method"],
+            e.routing_key,
+            e.message["version"],
+            sorted(e.message["args"]),
+        )
+        for e in events
+        if "method" in e.message and e.message["method"] not in QUIET
+    ]
+
+
+def context_keys(events: list) -> set[int]:
+    return {
+        len([k for k in e.message if k.startswith("_context_")])
+        for e in events
+        if "method" in e.message
+    }

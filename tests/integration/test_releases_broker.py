@@ -17,30 +17,7 @@ from cinder_lab.db import api as db
 from cinder_lab.scenarios.broker_view import RabbitView
 from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import run_cli, wait_until
-from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, QUIET
-
-
-def requests(events: list) -> list[tuple]:
-    """(kind, method, routing key, version, argument names) of each request, as published."""
-    return [
-        (
-            e.kind,
-            e.message["method"],
-            e.routing_key,
-            e.message["version"],
-            sorted(e.message["args"]),
-        )
-        for e in events
-        if "method" in e.message and e.message["method"] not in QUIET
-    ]
-
-
-def context_keys(events: list) -> set[int]:
-    return {
-        len([k for k in e.message if k.startswith("_context_")])
-        for e in events
-        if "method" in e.message
-    }
+from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, context_keys, requests
 
 
 @pytest.mark.parametrize("release", ["kilo", "current"])
