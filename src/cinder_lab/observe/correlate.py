@@ -112,9 +112,12 @@ class Correlator:
 
     def _consumer(self, ev: TraceEvent, conn: str | None, queue: str) -> str:
         label = self.who(conn)
+        kind, topic, server = parse_queue(queue)
+        if label and kind == "server" and conn in getattr(self.who, "provisional", ()):
+            # Only a service consumes its own server queue: the queue names it, the label its pid.
+            return f"{topic} {server} {label[label.find('(pid ') :]}".rstrip()
         if label:
             return label
-        kind, topic, server = parse_queue(queue)
         if kind == "server":
             return f"{topic} {server} [by its queue name]"
         if kind == "reply" and ev.msg_id in self.calls and self.calls[ev.msg_id].publisher:
@@ -158,6 +161,8 @@ class Resolver:
         self._snapshot = snapshot
         self._names = names  # connection -> (script, pid)
         self._cache: dict[str, str] = {}
+        # Connections named only by their script: no consumer of theirs was tied to a row yet.
+        self.provisional: set[str] = set()
         self._last = 0.0
 
     def _refresh(self) -> None:
@@ -169,20 +174,25 @@ class Resolver:
             if c.service is not None:
                 label = f"{c.service.binary} {c.service.host} (pid {c.pid})"
                 self._cache[c.connection] = label
+                self.provisional.discard(c.connection)
                 if c.pid is not None:
                     by_pid.setdefault(c.pid, set()).add(label)
         for conn, (script, pid) in names.items():
-            if conn not in self._cache:
+            if conn not in self._cache or conn in self.provisional:
                 labels = by_pid.get(pid, set()) if pid else set()
-                self._cache[conn] = (
-                    next(iter(labels)) if len(labels) == 1 else f"{script or '?'} (pid {pid})"
-                )
+                if len(labels) == 1:
+                    self._cache[conn] = next(iter(labels))
+                    self.provisional.discard(conn)
+                else:
+                    self._cache[conn] = f"{script or '?'} (pid {pid})"
+                    self.provisional.add(conn)
 
     def __call__(self, conn: str | None) -> str | None:
         """The label of ``conn``, or None when the broker does not list it."""
         if conn is None:
             return None
-        if conn not in self._cache and time.monotonic() - self._last > 0.05:
+        since = time.monotonic() - self._last
+        if (conn not in self._cache and since > 0.05) or (conn in self.provisional and since > 0.5):
             self._refresh()
         return self._cache.get(conn)
 
