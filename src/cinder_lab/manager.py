@@ -133,9 +133,7 @@ class Manager:
 
     def release(self, resource_id: str) -> None:
         """The request for ``resource_id`` is finished or handed on: forget its rows."""
-        for worker in db.worker_get_all(self.service_id):
-            if worker.resource_id == resource_id:
-                db.worker_delete(worker.id)
+        db.worker_delete_for(self.service_id, resource_id)
 
     @contextmanager
     def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:

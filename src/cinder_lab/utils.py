@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import re
 import signal
@@ -13,6 +14,8 @@ from collections.abc import Callable
 
 from cinder_lab import clock
 from cinder_lab.common.config import CONF
+
+LOG = logging.getLogger(__name__)
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):[^@/]*@", re.I)
 
@@ -223,3 +226,65 @@ def one_line(e: BaseException | str) -> str:
     if len(text) > MAX_ERROR:
         text = text[:MAX_ERROR] + "..."
     return mask_url(text)
+
+
+class Deadlines:
+    """Calls ``expired(key, *args)`` for each key not cancelled within its seconds.
+
+    One thread serves every key, and it ends once nothing is left to watch: a
+    ``threading.Timer`` per key cost a thread start (a hand-off between threads)
+    on the request's path, and a sleeping thread per request for ``seconds``.
+    """
+
+    def __init__(self, expired: Callable[..., None], name: str) -> None:
+        self._expired = expired
+        self._name = name
+        self._cond = threading.Condition()
+        self._due: dict[str, tuple[float, tuple]] = {}
+        self._thread: threading.Thread | None = None
+        self._wake_at = 0.0
+
+    def watch(self, key: str, seconds: float, *args: object) -> None:
+        """Call ``expired(key, *args)`` in ``seconds`` unless ``cancel(key)`` comes first."""
+        at = time.monotonic() + seconds
+        with self._cond:
+            self._due[key] = (at, args)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            elif at < self._wake_at:  # only an earlier deadline needs the thread awake
+                self._cond.notify()
+
+    def cancel(self, key: str) -> bool:
+        """Stop watching ``key``; False if it was not watched (expired, or never)."""
+        with self._cond:
+            return self._due.pop(key, None) is not None
+
+    def watched(self) -> int:
+        """How many keys are waiting for their deadline."""
+        with self._cond:
+            return len(self._due)
+
+    def _run(self) -> None:
+        while fired := self._next_expired():
+            for key, args in fired:
+                try:
+                    self._expired(key, *args)
+                except Exception as e:  # one bad key must not end the watch of the others
+                    LOG.warning("%s: %s: %s", self._name, key, one_line(e))
+
+    def _next_expired(self) -> list[tuple[str, tuple]]:
+        """Wait until some keys expire and take them; [] (thread ends) once none is left."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                fired = [(k, args) for k, (at, args) in self._due.items() if at <= now]
+                if fired:
+                    for key, _args in fired:
+                        del self._due[key]
+                    return fired
+                if not self._due:
+                    self._thread = None
+                    return []
+                self._wake_at = min(at for at, _args in self._due.values())
+                self._cond.wait(self._wake_at - now)

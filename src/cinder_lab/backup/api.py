@@ -53,19 +53,18 @@ class API:
                 raise exception.ServiceNotFound(service_id="cinder-backup")
         # Check and change in one step: of two racing backups of a volume, one wins.
         backing_up = {"status": "backing-up", "previous_status": "available"}
-        if not db.volume_conditional_update(volume_id, backing_up, "available"):
+        values = {
+            "volume_id": volume_id,
+            "status": "creating",
+            "host": host,  # today None: the scheduler fills it in
+            "availability_zone": volume.availability_zone,
+        }
+        backup = db.backup_create_for_volume(volume_id, backing_up, values)
+        if backup is None:
             status = db.volume_get(volume_id).status
             raise exception.InvalidVolume(
                 reason=f"volume {volume_id} is {status!r}, must be 'available'"
             )
-        backup = db.backup_create(
-            {
-                "volume_id": volume_id,
-                "status": "creating",
-                "host": host,  # today None: the scheduler fills it in
-                "availability_zone": volume.availability_zone,
-            }
-        )
         try:
             self._cast(ctxt, backup)
         except Exception as e:

@@ -15,9 +15,8 @@ difference between the releases:
 from __future__ import annotations
 
 import logging
-import threading
 
-from cinder_lab import context, exception, manager
+from cinder_lab import context, exception, manager, utils
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
@@ -48,7 +47,8 @@ class BackupManager(manager.Manager):
         self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
         self.volume_managers = self._setup_volume_drivers() if config.is_kilo() else {}
-        self._answered: set[str] = set()  # backups whose continue_backup arrived
+        # Backups whose get_backup_device is not answered yet, failed if it never is.
+        self._unanswered = utils.Deadlines(self._check_answered, f"{host}-unanswered")
 
     def _setup_volume_drivers(self) -> dict[str, LabDriver]:
         """Kilo: a driver per enabled backend, host ``CONF.host@backend`` (not backend_host)."""
@@ -130,14 +130,10 @@ class BackupManager(manager.Manager):
             self.continue_backup(context, backup, device)
             return
         timeout = CONF.rpc_response_timeout
-        timer = threading.Timer(timeout, self._check_answered, (row.id, volume.host, timeout))
-        timer.daemon = True
-        timer.start()
+        self._unanswered.watch(row.id, timeout, volume.host, timeout)
 
     def _check_answered(self, backup_id: str, volume_host: str, timeout: float) -> None:
         """No record stays ``creating`` for good: no continue_backup in time, no backup."""
-        if backup_id in self._answered:
-            return
         backend = volume_utils.extract_host(volume_host)
         queue = volume_rpcapi.backend_queue(backend)
         error = exception.BackupFailed(
@@ -156,7 +152,7 @@ class BackupManager(manager.Manager):
         if isinstance(backup_device, dict):  # the reply of a volume service pinned below 3.2
             backup_device = BackupDeviceInfo.from_primitive(backup_device, context)
         manager.require(hasattr(backup_device, "volume"), "backup_device is not a BackupDeviceInfo")
-        self._answered.add(row.id)
+        self._unanswered.cancel(row.id)
         device_volume = backup_device.volume
         connector = {"host": self.host, "initiator": f"iqn.2010-10.org.openstack:{self.host}"}
         try:
@@ -172,14 +168,15 @@ class BackupManager(manager.Manager):
 
     def _backup_to_create(self, backup_id: str) -> tuple[models.Backup, models.Volume]:
         """The backup of a message and its volume, or InvalidMessage before any change."""
-        backup = db.backup_get(backup_id)
+        backup, volume = db.backup_get_with_volume(backup_id)
         manager.require(
             backup.status == "creating", f"backup {backup_id} is {backup.status!r}, not 'creating'"
         )
         manager.require(
             backup.host == self.host, f"backup {backup_id} is for {backup.host}, not {self.host}"
         )
-        volume = db.volume_get(backup.volume_id)
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=backup.volume_id)
         manager.require(
             volume.status == "backing-up",
             f"volume {volume.id} is {volume.status!r}, not 'backing-up'",
@@ -188,9 +185,8 @@ class BackupManager(manager.Manager):
 
     def _finish(self, backup: models.Backup, volume: models.Volume, read_from: str) -> None:
         done = {"status": "available", "volume_host": read_from}
-        if db.backup_conditional_update(backup.id, done, "creating"):
-            back_to = volume.previous_status or "available"
-            db.volume_conditional_update(volume.id, {"status": back_to}, "backing-up")
+        back_to = volume.previous_status or "available"
+        if db.backup_finish(backup.id, done, volume.id, back_to):
             LOG.info("backup %s of volume %s done by %s", backup.id, volume.id, self.host)
 
     def publish_service_capabilities(self, context: context.RequestContext) -> None:

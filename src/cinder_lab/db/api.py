@@ -12,13 +12,37 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from cinder_lab import exception, utils
 from cinder_lab.db import models
 from cinder_lab.db.engine import dispose_engine, get_engine, session
 
 __all__ = ["dispose_engine", "get_engine"]
+
+# The hot paths' statements, built once: building and hashing a statement for
+# SQLAlchemy's cache costs several times what SQLite takes to run it.
+_VOLUME = select(models.Volume).where(models.Volume.id == bindparam("_id"))
+_BACKUP = select(models.Backup).where(models.Backup.id == bindparam("_id"))
+_BACKUP_WITH_VOLUME = (
+    select(models.Backup, models.Volume)
+    .outerjoin(models.Volume, models.Volume.id == models.Backup.volume_id)
+    .where(models.Backup.id == bindparam("_id"))
+)
+# SET takes whichever columns the call passes.
+_CONDITIONAL_UPDATE = {
+    model: model.__table__.update().where(
+        model.__table__.c.id == bindparam("_id"),
+        model.__table__.c.status == bindparam("_expected"),
+    )
+    for model in (models.Volume, models.Backup)
+}
+_WORKERS = models.Worker.__table__
+# NULL-safe, as filter_by(service_id=None) is: a manager without a service row has None.
+_WORKERS_DELETE = _WORKERS.delete().where(
+    _WORKERS.c.service_id.is_not_distinct_from(bindparam("_service_id")),
+    _WORKERS.c.resource_id == bindparam("_resource_id"),
+)
 
 # Free text: clipped to fit. Every other string column is refused when too long.
 CLIPPED = {"status_reason", "fail_reason", "disabled_reason"}
@@ -112,7 +136,7 @@ def volume_create(values: dict) -> models.Volume:
 def volume_get(volume_id: str) -> models.Volume:
     """One volume, or VolumeNotFound."""
     with session() as s:
-        row = s.get(models.Volume, volume_id)
+        row = s.execute(_VOLUME, {"_id": volume_id}).scalar_one_or_none()
     if row is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return row
@@ -147,15 +171,17 @@ def volume_conditional_update(volume_id: str, values: dict, expected_status: str
 def _conditional_update(
     model: type[models.Base], row_id: str, values: dict, expected_status: str
 ) -> bool:
-    values = {**_fit(model, values), "updated_at": utils.utcnow()}
-    query = (
-        update(model)
-        .where(model.id == row_id, model.status == expected_status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    with session() as s:
-        return s.execute(query).rowcount == 1
+    with get_engine().begin() as conn:
+        return _conditional_update_in(conn, model, row_id, values, expected_status)
+
+
+def _conditional_update_in(
+    conn: Connection, model: type[models.Base], row_id: str, values: dict, expected_status: str
+) -> bool:
+    """The conditional UPDATE inside the caller's transaction."""
+    params = {**_fit(model, values), "updated_at": utils.utcnow()}
+    params.update(_id=row_id, _expected=expected_status)
+    return conn.execute(_CONDITIONAL_UPDATE[model], params).rowcount == 1
 
 
 def volume_allocated_gb(host: str) -> int:
@@ -184,10 +210,49 @@ def backup_create(values: dict) -> models.Backup:
 def backup_get(backup_id: str) -> models.Backup:
     """One backup, or BackupNotFound."""
     with session() as s:
-        row = s.get(models.Backup, backup_id)
+        row = s.execute(_BACKUP, {"_id": backup_id}).scalar_one_or_none()
     if row is None:
         raise exception.BackupNotFound(backup_id=backup_id)
     return row
+
+
+def backup_create_for_volume(
+    volume_id: str, volume_values: dict, values: dict
+) -> models.Backup | None:
+    """Move the volume from ``available`` to ``volume_values`` and insert its backup, in
+    one transaction; None (and nothing inserted) if the volume was not ``available``.
+
+    Cinder's API does the two in two steps; one commit is the same outcome, sooner.
+    """
+    values = {"id": str(uuid.uuid4()), **values}
+    with session() as s:
+        if not _conditional_update_in(
+            s.connection(), models.Volume, volume_id, volume_values, "available"
+        ):
+            return None
+        row = models.Backup(**_fit(models.Backup, values))
+        s.add(row)
+    return row
+
+
+def backup_get_with_volume(backup_id: str) -> tuple[models.Backup, models.Volume | None]:
+    """One backup and its volume (None if that is gone) in one query, or BackupNotFound."""
+    with session() as s:
+        found = s.execute(_BACKUP_WITH_VOLUME, {"_id": backup_id}).first()
+    if found is None:
+        raise exception.BackupNotFound(backup_id=backup_id)
+    return found[0], found[1]
+
+
+def backup_finish(backup_id: str, values: dict, volume_id: str, volume_status: str) -> bool:
+    """A ``creating`` backup takes ``values`` and its ``backing-up`` volume ``volume_status``,
+    in one transaction; False (and the volume untouched) if the backup was not ``creating``."""
+    with get_engine().begin() as conn:
+        if not _conditional_update_in(conn, models.Backup, backup_id, values, "creating"):
+            return False
+        volume_back = {"status": volume_status}
+        _conditional_update_in(conn, models.Volume, volume_id, volume_back, "backing-up")
+    return True
 
 
 def backup_get_all() -> list[models.Backup]:
@@ -234,6 +299,13 @@ def worker_touch(owner: str) -> None:
     query = update(models.Worker).where(models.Worker.owner == owner)
     with session() as s:
         s.execute(query.values(updated_at=utils.utcnow()))
+
+
+def worker_delete_for(service_id: int | None, resource_id: str) -> None:
+    """Forget every request of one service on one resource: one DELETE."""
+    params = {"_service_id": service_id, "_resource_id": resource_id}
+    with get_engine().begin() as conn:
+        conn.execute(_WORKERS_DELETE, params)
 
 
 def worker_delete(worker_id: int) -> None:

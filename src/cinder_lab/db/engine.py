@@ -29,6 +29,7 @@ from cinder_lab.db import models
 
 _LOCK = threading.Lock()
 _ENGINE: Engine | None = None
+_ENGINE_URL: str | None = None  # as configured; rendering the engine's URL per session costs
 # URLs whose tables this process (or the parent it was forked from) created or checked.
 _SCHEMA_READY: set[str] = set()
 
@@ -97,23 +98,24 @@ def add_missing_columns(engine: Engine) -> None:
 
 def get_engine() -> Engine:
     """The process's engine for ``[database] connection``, made on first use."""
-    global _ENGINE
+    global _ENGINE, _ENGINE_URL
     with _LOCK:
         url = CONF.database.connection
-        if _ENGINE is None or _ENGINE.url.render_as_string(hide_password=False) != url:
+        if _ENGINE is None or _ENGINE_URL != url:
             if _ENGINE is not None:
                 _ENGINE.dispose()
             _ENGINE = _make_engine(url)
+            _ENGINE_URL = url
         return _ENGINE
 
 
 def dispose_engine() -> None:
     """Drop pooled connections and the engine; the next use makes and checks a new one."""
-    global _ENGINE
+    global _ENGINE, _ENGINE_URL
     with _LOCK:
         if _ENGINE is not None:
             _ENGINE.dispose()
-        _ENGINE = None
+        _ENGINE = _ENGINE_URL = None
         _SCHEMA_READY.clear()
 
 
