@@ -166,6 +166,7 @@ class RPCAPI:
     def __init__(self, version_cap: str | None = None) -> None:
         self._version_cap = version_cap
         self._client: messaging.RPCClient | None = None
+        self._cctxts: dict[tuple, messaging.RPCClient] = {}
 
     @classmethod
     def api_version(cls) -> str:
@@ -186,6 +187,18 @@ class RPCAPI:
             target = messaging.Target(topic=self.topic, version=version)
             self._client = get_client(target, version_cap=self.version_cap())
         return self._client
+
+    def _get_cctxt(self, **kwargs: object) -> messaging.RPCClient:
+        """``client.prepare(**kwargs)``, made once per target; mirrors cinder.rpc's _get_cctxt.
+
+        Kept, not made per message: a prepared client holds no per-message state, and
+        its client (transport, version cap) is kept for this object's life already.
+        """
+        key = tuple(sorted(kwargs.items()))
+        cctxt = self._cctxts.get(key)
+        if cctxt is None:
+            cctxt = self._cctxts[key] = self.client.prepare(**kwargs)
+        return cctxt
 
     def version_cap(self) -> str:
         """The newest version this client may send (see the class docstring)."""

@@ -26,7 +26,7 @@ class BackupAPI(rpc.RPCAPI):
 
     def create_backup(self, ctxt: RequestContext, backup: object) -> None:
         """Cast to the one cinder-backup named ``backup.host`` (the note's code)."""
-        cctxt = self.client.prepare(server=backup.host)
+        cctxt = self._get_cctxt(server=backup.host)
         if config.is_kilo():
             cctxt.cast(ctxt, "create_backup", backup_id=backup.id)
         else:
@@ -34,10 +34,10 @@ class BackupAPI(rpc.RPCAPI):
 
     def continue_backup(self, ctxt: RequestContext, backup: object, backup_device: object) -> None:
         """Today only (Yoga on): the volume service's answer to get_backup_device."""
-        cctxt = self.client.prepare(server=backup.host)
+        cctxt = self._get_cctxt(server=backup.host)
         cctxt.cast(ctxt, "continue_backup", backup=backup, backup_device=backup_device)
 
     def publish_service_capabilities(self, ctxt: RequestContext) -> None:
         """Today only (Ussuri on): fanout, every backup service reports to the schedulers."""
-        cctxt = self.client.prepare(fanout=True, version="2.2")
+        cctxt = self._get_cctxt(fanout=True, version="2.2")
         cctxt.cast(ctxt, "publish_service_capabilities")

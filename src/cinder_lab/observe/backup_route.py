@@ -73,7 +73,7 @@ def explain_backup(
 
 def _kilo(route: Route, plain: str, backend: str, zone: str | None, topo, note: str) -> None:
     topic = CONF.backup_topic
-    route.add("rpcapi", "backup/rpcapi.py: client.prepare(server=extract_host(host, 'host'))")
+    route.add("rpcapi", "backup/rpcapi.py: _get_cctxt(server=extract_host(host, 'host'))")
     usable, reasons = usable_backups(plain, zone)
     route.add("backup/api.py check", "passes" if usable else "FAILS: " + " | ".join(reasons))
     if not usable:

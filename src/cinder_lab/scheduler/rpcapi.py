@@ -29,7 +29,7 @@ class SchedulerAPI(rpc.RPCAPI):
     ) -> None:
         """Cast to any scheduler: queue ``cinder-scheduler``."""
         if config.is_kilo():
-            cctxt = self.client.prepare(version="1.2")
+            cctxt = self._get_cctxt(version="1.2")
             cctxt.cast(
                 ctxt,
                 "create_volume",
@@ -41,7 +41,7 @@ class SchedulerAPI(rpc.RPCAPI):
                 filter_properties=filter_properties,
             )
             return
-        cctxt = self.client.prepare(version="3.0")
+        cctxt = self._get_cctxt(version="3.0")
         cctxt.cast(
             ctxt,
             "create_volume",
@@ -55,7 +55,7 @@ class SchedulerAPI(rpc.RPCAPI):
 
     def create_backup(self, ctxt: RequestContext, backup: object) -> None:
         """Today only (Ussuri on): any scheduler picks the backup host, then casts on."""
-        cctxt = self.client.prepare(version="3.0")
+        cctxt = self._get_cctxt(version="3.0")
         cctxt.cast(ctxt, "create_backup", backup=backup)
 
     def update_service_capabilities(
@@ -63,7 +63,7 @@ class SchedulerAPI(rpc.RPCAPI):
     ) -> None:
         """Fanout cast: every scheduler learns this service's capabilities."""
         if config.is_kilo():
-            cctxt = self.client.prepare(fanout=True, version="1.0")
+            cctxt = self._get_cctxt(fanout=True, version="1.0")
             cctxt.cast(
                 ctxt,
                 "update_service_capabilities",
@@ -72,7 +72,7 @@ class SchedulerAPI(rpc.RPCAPI):
                 capabilities=capabilities,
             )
             return
-        cctxt = self.client.prepare(fanout=True, version="3.3")
+        cctxt = self._get_cctxt(fanout=True, version="3.3")
         cctxt.cast(
             ctxt,
             "update_service_capabilities",
@@ -87,7 +87,7 @@ class SchedulerAPI(rpc.RPCAPI):
         self, ctxt: RequestContext, service_name: str, backend: str, capabilities: dict
     ) -> None:
         """Today only (Ocata on): the same report, cast to one scheduler."""
-        cctxt = self.client.prepare(version="3.5")
+        cctxt = self._get_cctxt(version="3.5")
         cctxt.cast(
             ctxt,
             "notify_service_capabilities",
@@ -100,5 +100,5 @@ class SchedulerAPI(rpc.RPCAPI):
     def get_pools(self, ctxt: RequestContext) -> list[dict]:
         """Call any scheduler for the pools it knows."""
         version = "1.7" if config.is_kilo() else "3.0"
-        cctxt = self.client.prepare(version=version)
+        cctxt = self._get_cctxt(version=version)
         return cctxt.call(ctxt, "get_pools", filters=None)
