@@ -12,57 +12,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import func, select, update
 
 from cinder_lab import exception, utils
 from cinder_lab.db import models
+from cinder_lab.db import statements as st
 from cinder_lab.db.engine import dispose_engine, get_engine, session
 
 __all__ = ["dispose_engine", "get_engine"]
-
-# The hot paths' statements, built once: building and hashing a statement for
-# SQLAlchemy's cache costs several times what SQLite takes to run it.
-_VOLUME = select(models.Volume).where(models.Volume.id == bindparam("_id"))
-_BACKUP = select(models.Backup).where(models.Backup.id == bindparam("_id"))
-_BACKUP_WITH_VOLUME = (
-    select(models.Backup, models.Volume)
-    .outerjoin(models.Volume, models.Volume.id == models.Backup.volume_id)
-    .where(models.Backup.id == bindparam("_id"))
-)
-# SET takes whichever columns the call passes.
-_CONDITIONAL_UPDATE = {
-    model: model.__table__.update().where(
-        model.__table__.c.id == bindparam("_id"),
-        model.__table__.c.status == bindparam("_expected"),
-    )
-    for model in (models.Volume, models.Backup)
-}
-_WORKERS = models.Worker.__table__
-# NULL-safe, as filter_by(service_id=None) is: a manager without a service row has None.
-_WORKERS_DELETE = _WORKERS.delete().where(
-    _WORKERS.c.service_id.is_not_distinct_from(bindparam("_service_id")),
-    _WORKERS.c.resource_id == bindparam("_resource_id"),
-)
-
-# Free text: clipped to fit. Every other string column is refused when too long.
-CLIPPED = {"status_reason", "fail_reason", "disabled_reason"}
-
-
-def _fit(model: type[models.Base], values: dict) -> dict:
-    """Clip a reason to its column's length; refuse any other string that does not fit."""
-    fitted = dict(values)
-    for key, value in values.items():
-        length = getattr(model.__table__.c[key].type, "length", None)
-        if not (isinstance(value, str) and length and len(value) > length):
-            continue
-        if key not in CLIPPED:
-            raise exception.InvalidInput(
-                reason=f"{model.__tablename__}.{key} is {len(value)} characters, "
-                f"longer than the column's {length}"
-            )
-        fitted[key] = value[: length - 3] + "..."
-    return fitted
-
 
 # -- services -----------------------------------------------------------------
 
@@ -70,7 +27,7 @@ def _fit(model: type[models.Base], values: dict) -> dict:
 def service_create(values: dict) -> models.Service:
     """Insert a services row."""
     with session() as s:
-        row = models.Service(**_fit(models.Service, values))
+        row = models.Service(**st.fit(models.Service, values))
         s.add(row)
     return row
 
@@ -91,13 +48,9 @@ def service_get_by_args(host: str, binary: str) -> models.Service:
 
 def service_get_all(topic: str | None = None, disabled: bool | None = None) -> list[models.Service]:
     """Every services row, optionally only one topic or one disabled state."""
-    query = select(models.Service).order_by(models.Service.binary, models.Service.host)
-    if topic is not None:
-        query = query.filter_by(topic=topic)
-    if disabled is not None:
-        query = query.filter_by(disabled=disabled)
+    query = st.SERVICES[topic is not None, disabled is not None]
     with session() as s:
-        return list(s.scalars(query))
+        return list(s.scalars(query, {"_topic": topic, "_disabled": disabled}))
 
 
 def service_update(service_id: int, values: dict) -> models.Service:
@@ -106,7 +59,7 @@ def service_update(service_id: int, values: dict) -> models.Service:
         row = s.get(models.Service, service_id)
         if row is None:
             raise exception.ServiceNotFound(service_id=service_id)
-        for key, value in _fit(type(row), values).items():
+        for key, value in st.fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
@@ -128,7 +81,7 @@ def volume_create(values: dict) -> models.Volume:
     """Insert a volume row with a fresh UUID."""
     values = {"id": str(uuid.uuid4()), **values}
     with session() as s:
-        row = models.Volume(**_fit(models.Volume, values))
+        row = models.Volume(**st.fit(models.Volume, values))
         s.add(row)
     return row
 
@@ -136,7 +89,7 @@ def volume_create(values: dict) -> models.Volume:
 def volume_get(volume_id: str) -> models.Volume:
     """One volume, or VolumeNotFound."""
     with session() as s:
-        row = s.execute(_VOLUME, {"_id": volume_id}).scalar_one_or_none()
+        row = s.execute(st.VOLUME, {"_id": volume_id}).scalar_one_or_none()
     if row is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return row
@@ -154,7 +107,7 @@ def volume_update(volume_id: str, values: dict) -> models.Volume:
         row = s.get(models.Volume, volume_id)
         if row is None:
             raise exception.VolumeNotFound(volume_id=volume_id)
-        for key, value in _fit(type(row), values).items():
+        for key, value in st.fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
@@ -172,16 +125,7 @@ def _conditional_update(
     model: type[models.Base], row_id: str, values: dict, expected_status: str
 ) -> bool:
     with get_engine().begin() as conn:
-        return _conditional_update_in(conn, model, row_id, values, expected_status)
-
-
-def _conditional_update_in(
-    conn: Connection, model: type[models.Base], row_id: str, values: dict, expected_status: str
-) -> bool:
-    """The conditional UPDATE inside the caller's transaction."""
-    params = {**_fit(model, values), "updated_at": utils.utcnow()}
-    params.update(_id=row_id, _expected=expected_status)
-    return conn.execute(_CONDITIONAL_UPDATE[model], params).rowcount == 1
+        return st.conditional_update(conn, model, row_id, values, expected_status)
 
 
 def volume_allocated_gb(host: str) -> int:
@@ -202,7 +146,7 @@ def backup_create(values: dict) -> models.Backup:
     """Insert a backup row with a fresh UUID."""
     values = {"id": str(uuid.uuid4()), **values}
     with session() as s:
-        row = models.Backup(**_fit(models.Backup, values))
+        row = models.Backup(**st.fit(models.Backup, values))
         s.add(row)
     return row
 
@@ -210,7 +154,7 @@ def backup_create(values: dict) -> models.Backup:
 def backup_get(backup_id: str) -> models.Backup:
     """One backup, or BackupNotFound."""
     with session() as s:
-        row = s.execute(_BACKUP, {"_id": backup_id}).scalar_one_or_none()
+        row = s.execute(st.BACKUP, {"_id": backup_id}).scalar_one_or_none()
     if row is None:
         raise exception.BackupNotFound(backup_id=backup_id)
     return row
@@ -224,21 +168,16 @@ def backup_create_for_volume(
 
     Cinder's API does the two in two steps; one commit is the same outcome, sooner.
     """
-    values = {"id": str(uuid.uuid4()), **values}
-    with session() as s:
-        if not _conditional_update_in(
-            s.connection(), models.Volume, volume_id, volume_values, "available"
-        ):
+    with get_engine().begin() as conn:
+        if not st.conditional_update(conn, models.Volume, volume_id, volume_values, "available"):
             return None
-        row = models.Backup(**_fit(models.Backup, values))
-        s.add(row)
-    return row
+        return st.insert(conn, models.Backup, {"id": str(uuid.uuid4()), **values})
 
 
 def backup_get_with_volume(backup_id: str) -> tuple[models.Backup, models.Volume | None]:
     """One backup and its volume (None if that is gone) in one query, or BackupNotFound."""
     with session() as s:
-        found = s.execute(_BACKUP_WITH_VOLUME, {"_id": backup_id}).first()
+        found = s.execute(st.BACKUP_WITH_VOLUME, {"_id": backup_id}).first()
     if found is None:
         raise exception.BackupNotFound(backup_id=backup_id)
     return found[0], found[1]
@@ -248,10 +187,10 @@ def backup_finish(backup_id: str, values: dict, volume_id: str, volume_status: s
     """A ``creating`` backup takes ``values`` and its ``backing-up`` volume ``volume_status``,
     in one transaction; False (and the volume untouched) if the backup was not ``creating``."""
     with get_engine().begin() as conn:
-        if not _conditional_update_in(conn, models.Backup, backup_id, values, "creating"):
+        if not st.conditional_update(conn, models.Backup, backup_id, values, "creating"):
             return False
         volume_back = {"status": volume_status}
-        _conditional_update_in(conn, models.Volume, volume_id, volume_back, "backing-up")
+        st.conditional_update(conn, models.Volume, volume_id, volume_back, "backing-up")
     return True
 
 
@@ -267,7 +206,7 @@ def backup_update(backup_id: str, values: dict) -> models.Backup:
         row = s.get(models.Backup, backup_id)
         if row is None:
             raise exception.BackupNotFound(backup_id=backup_id)
-        for key, value in _fit(type(row), values).items():
+        for key, value in st.fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
@@ -282,10 +221,8 @@ def backup_conditional_update(backup_id: str, values: dict, expected_status: str
 
 def worker_create(values: dict) -> models.Worker:
     """Record that a service took a request it has not finished yet."""
-    with session() as s:
-        row = models.Worker(**values)
-        s.add(row)
-    return row
+    with get_engine().begin() as conn:
+        return st.insert(conn, models.Worker, values)
 
 
 def worker_get_all(service_id: int) -> list[models.Worker]:
@@ -305,7 +242,7 @@ def worker_delete_for(service_id: int | None, resource_id: str) -> None:
     """Forget every request of one service on one resource: one DELETE."""
     params = {"_service_id": service_id, "_resource_id": resource_id}
     with get_engine().begin() as conn:
-        conn.execute(_WORKERS_DELETE, params)
+        conn.execute(st.WORKERS_DELETE, params)
 
 
 def worker_delete(worker_id: int) -> None:

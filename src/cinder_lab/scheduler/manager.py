@@ -123,9 +123,10 @@ class SchedulerManager(manager.Manager):
     def create_backup(self, context: context.RequestContext, backup: object) -> None:
         """Today: choose the backup host (``backup_use_same_host`` or any up one), cast on."""
         backup_id = manager.resource_id(backup, None, "backup")
-        row = db.backup_get(backup_id)
+        row, volume = db.backup_get_with_volume(backup_id)
         manager.require(row.status == "creating", f"backup {backup_id} is {row.status!r}")
-        volume = db.volume_get(row.volume_id)
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=row.volume_id)
         zone = row.availability_zone or volume.availability_zone
         try:
             host = self.host_manager.get_backup_host(volume, zone)
