@@ -25,20 +25,12 @@ def _ts(value: object) -> str | None:
     return value.isoformat(timespec="microseconds") if value else None
 
 
-# A request is usually done in tens of milliseconds: look often at first, then gently.
-QUICK_LOOKS = (1.0, 0.01)  # for the first second, every 10 ms
-SLOW_LOOK = 0.1
-
-
 def wait_while(get: object, obj_id: str, busy: set[str], timeout: float) -> object:
     """The row once its status leaves ``busy`` (or as it is when ``timeout`` passes)."""
-
-    def done() -> bool:
-        return get(obj_id).status not in busy
-
-    quick = min(timeout, QUICK_LOOKS[0])
-    if not utils.wait_until(done, quick, interval=QUICK_LOOKS[1]):
-        utils.wait_until(done, timeout - quick, interval=SLOW_LOOK)
+    quick = min(timeout, 1.0)
+    # Most requests are done in tens of ms: every 10 ms for a second, then every 0.1 s.
+    if not utils.wait_until(lambda: get(obj_id).status not in busy, quick, interval=0.01):
+        utils.wait_until(lambda: get(obj_id).status not in busy, timeout - quick, interval=0.1)
     return get(obj_id)
 
 
