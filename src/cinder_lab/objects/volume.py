@@ -20,6 +20,7 @@ __all__ = ["Volume"]
 
 # Columns of the lab's volumes table whose names differ from the object's fields.
 ROW_TO_FIELD = {"name": "display_name"}
+FIELD_TO_ROW = {field: column for column, field in ROW_TO_FIELD.items()}
 # Cinder's metadata tracking; the only OPTIONAL field the lab fills (the lab has no table
 # for it, so it is always empty, as a volume without metadata is in Cinder).
 # Columns Cinder's volumes table has and the lab's has not: the value a new Cinder row holds.
@@ -168,7 +169,7 @@ def _row_value(row: models.Volume, name: str, context: object) -> object:
         return getattr(context, name, None)
     if name in DB_DEFAULTS:
         return DB_DEFAULTS[name]
-    column = {v: k for k, v in ROW_TO_FIELD.items()}.get(name, name)
+    column = FIELD_TO_ROW.get(name, name)
     if column in models.Volume.__table__.c:
         return getattr(row, column)
     return None
