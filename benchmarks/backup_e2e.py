@@ -6,7 +6,7 @@ process (``cinder_lab.lab``) on the real RabbitMQ; in interleaved blocks the run
 times:
 
 - ``backup-create``: ``backup/api.py`` ``API().create`` until the backup row is
-  ``available``;
+  ``available`` (when cinder-backup's last method for it returns, its rows committed);
 - a bare ``call`` round trip to an echo endpoint on the same transport;
 - a bare ``cast``, from ``cast()`` until the endpoint runs (one message, one way).
 
