@@ -222,3 +222,11 @@ def web_served_queues(view: dict) -> set[str]:
 def web_rows(view: dict) -> dict[tuple[str, str], str]:
     """The services table the live view shows: (binary, host) -> state."""
     return {(s["binary"], s["host"]): s["state"] for s in view["services"]}
+
+
+def cinder_table(port: int, *args: str) -> dict[str, str]:
+    """``cinder show``-like output (a Property | Value table) as a dict."""
+    out = cinder(port, *args)
+    assert out.returncode == 0, out.stdout + out.stderr
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in out.stdout.splitlines()]
+    return dict(c for c in cells if len(c) == 2)
