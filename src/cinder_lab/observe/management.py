@@ -35,6 +35,9 @@ class ManagementAPI:
     def __init__(
         self, url: str, username: str, password: str, vhost: str, timeout: float = 5.0
     ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ManagementError(url=utils.mask_url(url), reason="not an http(s):// URL")
         self.url = url.rstrip("/") + "/"
         self.username = username
         self.password = password
