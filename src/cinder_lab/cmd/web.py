@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from cliff import command
 
-from cinder_lab import exception, memory_tap, rpc
+from cinder_lab import exception, memory_tap, rpc, utils
 from cinder_lab.cmd.common import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
@@ -109,20 +109,18 @@ class Web(LabMixin, command.Command):
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM do nothing of their own until the cleanup is over.
+    """SIGINT and SIGTERM do nothing of their own from here to the process's exit.
 
     uvicorn raises the signal again once it has stopped, and a second Ctrl-C or
-    SIGTERM may come while the firehose is being switched off: either would kill
-    the process before its cleanup if the default handlers were back.
+    SIGTERM may come while the firehose is being switched off or the interpreter
+    is shutting down: either would kill the process before its cleanup.
     """
-    previous = {
-        sig: signal.signal(sig, lambda _s, _f: None) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    for sig in utils.STOP_SIGNALS:
+        signal.signal(sig, lambda _s, _f: None)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        utils.ignore_stop_signals()  # as the services do once they are stopping
 
 
 def _source() -> tuple[object, ManagementAPI | None]:
