@@ -78,7 +78,7 @@ images-local:
 up: $(UP_NEEDS)
 	$(COMPOSE_UP) up -d --build
 
-## make up-debug: the same, every service under debugpy (ports 5678-5681)
+## make up-debug: the same, every service under debugpy (ports 5678-5683)
 up-debug: $(UP_NEEDS)
 	$(COMPOSE_UP) $(COMPOSE_DEBUG) up -d --build
 

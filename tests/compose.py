@@ -1,12 +1,17 @@
-"""docker-compose.yml read without a Docker engine: its model, paths and the note's listings."""
+"""docker-compose.yml read without a Docker engine: its model, paths and the note's listings;
+and the clients of the API and the live view it publishes."""
 
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,6 +45,11 @@ BINARY_OF = {
     "cinder-lab-backup": "cinder-backup",
     "cinder-lab-scheduler": "cinder-scheduler",
 }
+# Lab services with no services row: cinder-lab-api (Cinder's WSGI service registers
+# none) and the client's `cinder-lab web` (it only watches).
+ROWLESS = {"cinder-lab-api", "cinder-lab"}
+API_PORT = 8776  # cinder-lab-api's [api] port in its container: Cinder's osapi_volume_listen_port
+WEB_PORT = 8080  # `cinder-lab web --port` in its container
 
 
 # ``${NAME:-default}``: the variables that let a machine swap images and host ports.
@@ -138,6 +148,8 @@ def expected_servers(service: dict) -> set[tuple[str, str]]:
     """``(binary, server)`` a service will register, from its hostname and config alone."""
     conf = config_of(service)
     script = service["command"][0]
+    if script in ROWLESS:
+        return set()
     host = conf.get("DEFAULT", "host", fallback=None) or service["hostname"]
     if script != "cinder-lab-volume":
         return {(BINARY_OF[script], host)}
@@ -148,3 +160,73 @@ def expected_servers(service: dict) -> set[tuple[str, str]]:
         override = override or conf.get(backend, "host", fallback=None)
         servers.add(("cinder-volume", f"{override or host}@{backend}"))
     return servers
+
+
+# -- the API and the live view as the host reaches them (published on 127.0.0.1) --
+
+
+def cinder(port: int, *args: str) -> subprocess.CompletedProcess:
+    """The real ``cinder`` client (python-cinderclient) against cinder-lab-api, noauth."""
+    auth = ["--os-auth-type", "noauth", "--os-user-id", "admin", "--os-project-id", "admin"]
+    endpoint = ["--os-endpoint", f"http://127.0.0.1:{port}/v3"]
+    # No OS_* variable of the caller's may point the client elsewhere.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cinder"), *auth, *endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def cinder_service_list(port: int) -> dict[tuple[str, str], str]:
+    """``cinder service-list``: (binary, host) -> state."""
+    out = cinder(port, "service-list")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in out.stdout.splitlines()]
+    header, *body = [r for r in rows if r]
+    at = {name: n for n, name in enumerate(header)}
+    return {(r[at["Binary"]], r[at["Host"]]): r[at["State"]] for r in body}
+
+
+def versions(port: int) -> list[dict]:
+    """The API's versions document at ``/``: Cinder answers 300 Multiple Choices."""
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+    except urllib.error.HTTPError as e:
+        assert e.code == 300, e.code
+        return json.loads(e.read())["versions"]
+    raise AssertionError("GET / answered 2xx, not Cinder's 300")
+
+
+def web_topology(port: int) -> dict | None:
+    """``GET /api/topology`` of ``cinder-lab web``; None while it answers no snapshot."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/topology", timeout=10) as r:
+            return json.loads(r.read())
+    except OSError:  # not listening yet, or 503 before its first snapshot
+        return None
+
+
+def web_served_queues(view: dict) -> set[str]:
+    """The queues the live view draws with a consumer behind them."""
+    edges = [e["data"] for e in view["elements"] if e["group"] == "edges"]
+    return {
+        e["source"][2:]
+        for e in edges
+        if e["source"].startswith("q:") and e["target"].startswith("consumer:")
+    }
+
+
+def web_rows(view: dict) -> dict[tuple[str, str], str]:
+    """The services table the live view shows: (binary, host) -> state."""
+    return {(s["binary"], s["host"]): s["state"] for s in view["services"]}
+
+
+def cinder_table(port: int, *args: str) -> dict[str, str]:
+    """``cinder show``-like output (a Property | Value table) as a dict."""
+    out = cinder(port, *args)
+    assert out.returncode == 0, out.stdout + out.stderr
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in out.stdout.splitlines()]
+    return dict(c for c in cells if len(c) == 2)

@@ -30,6 +30,10 @@ PORT_VARIABLES = (
     "KILO_VOLUME_DEBUG_PORT",
     "KILO_BACKUP_DEBUG_PORT",
     "KILO_SCHEDULER_DEBUG_PORT",
+    "KILO_API_PORT",
+    "KILO_API_DEBUG_PORT",
+    "WEB_PORT",
+    "WEB_DEBUG_PORT",
 )
 LOCAL_ENV = ROOT / "tools" / "images" / "local.env"
 

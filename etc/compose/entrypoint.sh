@@ -22,6 +22,7 @@ case "$script" in
     cinder-lab-volume) target="-m cinder_lab.cmd.volume" ;;
     cinder-lab-backup) target="-m cinder_lab.cmd.backup" ;;
     cinder-lab-scheduler) target="-m cinder_lab.cmd.scheduler" ;;
+    cinder-lab-api) target="-m cinder_lab.cmd.api" ;;
     cinder-lab) target="-m cinder_lab.cmd.client" ;;
     *) target=$(command -v "$script") || { echo "entrypoint: no command '$script'" >&2; exit 2; } ;;
 esac

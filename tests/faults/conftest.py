@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import pytest
@@ -10,9 +10,24 @@ from sqlalchemy.orm import Session
 
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from tests.faults import rabbit_node
 from tests.integration.conftest import rabbit_lab  # noqa: F401 - the fixture, re-exported
 
 COUNTS: list[str] = []
+
+
+@pytest.fixture(scope="package")
+def cluster() -> Iterator[rabbit_node.RabbitCluster]:
+    """Three throwaway clustered nodes with the management plugin, for this package's tests."""
+    why = rabbit_node.can_run()
+    if why:
+        pytest.skip(why)
+    c = rabbit_node.RabbitCluster(management=True)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.destroy()
 
 
 @pytest.fixture

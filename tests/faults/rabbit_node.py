@@ -3,7 +3,8 @@
 Never the shared node on 5672: each has its own name, ports, data and log
 directories under /tmp, runs as the ``rabbitmq`` user with the shared Erlang
 cookie (so ``rabbitmqctl -n`` reaches it, and the nodes reach each other),
-loads no plugin, and is always stopped and deleted by the fixture that started it.
+loads no plugin (or only the management plugin, on port + 2), and is always
+stopped and deleted by the fixture that started it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ RABBIT_HOME = "/var/lib/rabbitmq"
 
 
 def _free_port_pair(start: int = 21000) -> int:
-    """A port p with p and p+1 free, below the ephemeral range (whose ports clients take)."""
+    """A port p with p, p+1 and p+2 free, below the ephemeral range (whose ports clients take)."""
     for port in range(start, 32000, 10):
         try:
-            for p in (port, port + 1):
+            for p in (port, port + 1, port + 2):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", p))
             return port
@@ -51,15 +52,19 @@ def can_run() -> str | None:
 class RabbitNode:
     """Start, restart and stop one extra RabbitMQ node on free local ports."""
 
-    def __init__(self, node: str = NODE, first_port: int = 21000) -> None:
+    def __init__(self, node: str = NODE, first_port: int = 21000, management: bool = False):
         self.node = node
         self.port = _free_port_pair(first_port)
+        self.management_port = self.port + 2 if management else None
         self.dir = tempfile.mkdtemp(prefix="cinder-lab-rabbit-")
         os.chmod(self.dir, 0o755)
         for sub in ("mnesia", "log"):
             os.mkdir(os.path.join(self.dir, sub))
-        self._write("enabled_plugins", "[].\n")
-        self._write("rabbitmq.conf", "loopback_users = none\n")
+        conf = "loopback_users = none\n"
+        if management:
+            conf += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.port + 2}\n"
+        self._write("enabled_plugins", "[rabbitmq_management].\n" if management else "[].\n")
+        self._write("rabbitmq.conf", conf)
         self._write(
             "rabbitmq-env.conf",
             "ERL_EPMD_ADDRESS=127.0.0.1\n"
@@ -185,13 +190,14 @@ class RabbitCluster:
 
     NAMES = ("cinderlabc1@localhost", "cinderlabc2@localhost", "cinderlabc3@localhost")
 
-    def __init__(self) -> None:
-        for name in self.NAMES:
+    def __init__(self, names: tuple[str, ...] = NAMES, management: bool = False) -> None:
+        self.names = names
+        for name in names:
             stop_leftover(name)
         self.nodes: list[RabbitNode] = []
         port = 21000
-        for name in self.NAMES:
-            node = RabbitNode(name, port)
+        for name in names:
+            node = RabbitNode(name, port, management)
             self.nodes.append(node)
             port = node.port + 10
 

@@ -56,19 +56,6 @@ SERVICES = (
 )
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    why = rabbit_node.can_run()
-    if why:
-        pytest.skip(why)
-    c = rabbit_node.RabbitCluster()
-    try:
-        c.start()
-        yield c
-    finally:
-        c.destroy()
-
-
 def node_of(pid: str) -> str:
     """``<name@host.1.2.3>`` -> ``name@host``: the node an Erlang process lives on."""
     return re.match(r"<([^.]+@[^.]+)\.", pid).group(1)

@@ -4,10 +4,12 @@ No Docker engine runs on this machine, so the proof is: take each service's
 entrypoint, command, environment and mounted config from ``docker-compose config``,
 map the container paths to this checkout, and point what only exists inside
 compose at its local twin through oslo.config's environment source
-(``OS_<GROUP>__<OPTION>``): the broker (an own vhost) and the database (an own
-MariaDB database). The hostname is the container's: each service runs in its own
-UTS namespace (``unshare --uts``, as a container does) with the compose
-``hostname`` set, so ``host`` comes from the hostname exactly as in the container.
+(``OS_<GROUP>__<OPTION>``): the broker (an own vhost) and its management API, the
+database (an own MariaDB database), and free loopback ports for the API and the live
+view, which have no network namespace of their own here. The hostname is the
+container's: each service runs in its own UTS namespace (``unshare --uts``, as a
+container does) with the compose ``hostname`` set, so ``host`` comes from the
+hostname exactly as in the container.
 Where namespaces are not allowed, ``OS_DEFAULT__HOST`` gives the same name instead.
 """
 
@@ -28,6 +30,7 @@ import pytest
 from cinder_lab import utils
 from cinder_lab.common import config
 from cinder_lab.db import api as db
+from cinder_lab.web.live import TAP_QUEUE
 from tests import compose
 from tests.dap import DapSession
 from tests.procs import BIN, wait_until
@@ -154,7 +157,21 @@ def test_compose_services_register_the_notes_queues_and_rows(
 ):
     model = compose.resolved()
     lab = compose.lab_services(model)
-    overrides = {"OS_DEFAULT__TRANSPORT_URL": vhost.url, "OS_DATABASE__CONNECTION": mariadb.url}
+    api_port, web_port = free_port(), free_port()
+    # No network namespace here: the API and the page take free loopback ports of this
+    # machine instead of the containers' 8776 and 8080 (argparse keeps the last --host/--port).
+    web = lab["web"]
+    lab["web"] = {
+        **web,
+        "command": [*web["command"], "--host", "127.0.0.1", "--port", str(web_port)],
+    }
+    overrides = {
+        "OS_DEFAULT__TRANSPORT_URL": vhost.url,
+        "OS_DATABASE__CONNECTION": mariadb.url,
+        "OS_MANAGEMENT__URL": "http://127.0.0.1:15672/",  # rabbitmq's twin: this machine's
+        "OS_API__LISTEN": "127.0.0.1",
+        "OS_API__PORT": str(api_port),
+    }
     started = {s.name: s for s in run_services(sorted(lab), lab, overrides)}
     read_rows_from(mariadb.url, tmp_path)
     wait_until(
@@ -163,7 +180,8 @@ def test_compose_services_register_the_notes_queues_and_rows(
         what="the note's five services rows, all up",
     )
 
-    queues = vhost.queues()
+    # The live view's own firehose tap is no queue of the lab's.
+    queues = {q: v for q, v in vhost.queues().items() if not q.startswith(TAP_QUEUE)}
     server_queues = {q for q in queues if "." in q and not q.startswith("reply_")}
     assert server_queues == compose.NOTE_SERVER_QUEUES
     fanouts = {
@@ -211,6 +229,26 @@ def test_compose_services_register_the_notes_queues_and_rows(
         "maqi-kilo",
         "maqi-kilo@ceph",
     )
+    check_api_and_web(api_port, web_port)
+
+
+def check_api_and_web(api_port: int, web_port: int) -> None:
+    """kilo-api answers the real ``cinder`` client; web draws the note's queues, served."""
+    wait_until(lambda: compose.web_topology(web_port), 60, what="web's first snapshot")
+    (version,) = compose.versions(api_port)
+    assert version["id"] == "v3.0"
+    # The note's five rows, and none of the API's or the page's own.
+    assert compose.cinder_service_list(api_port) == {row: "up" for row in compose.NOTE_ROWS}
+    view = wait_until(
+        lambda: (
+            (v := compose.web_topology(web_port))
+            and compose.web_served_queues(v) >= compose.NOTE_SERVER_QUEUES
+            and v
+        ),
+        timeout=60,
+        what="the page drawing a consumer behind each of the note's server queues",
+    )
+    assert compose.web_rows(view) == {row: "up" for row in compose.NOTE_ROWS}
 
 
 def free_port() -> int:

@@ -7,9 +7,11 @@ container; a debugger attached to published debugpy ports; the note's failure an
 its fix by editing the mounted config and restarting containers; ``make down``
 leaving nothing behind. The tests run in this order on one lab.
 
-The kilo containers mount the test's copy of ``etc/compose/maqi-kilo.conf`` (the
-checkout's stays untouched), which only heartbeats faster (``report_interval = 2``,
-``service_down_time = 10``) so that a replaced row turns ``down`` in seconds.
+The kilo containers (kilo-api too) mount the test's copy of
+``etc/compose/maqi-kilo.conf`` (the checkout's stays untouched), which only heartbeats
+faster (``report_interval = 2``, ``service_down_time = 10``) so that a replaced row
+turns ``down`` in seconds. The API and the live view are reached from the host, on
+their published ports, with the real ``cinder`` client and plain HTTP.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import subprocess
 import pytest
 import yaml
 
+from cinder_lab.web.live import TAP_QUEUE
 from tests import compose
 from tests.compose import ROOT
 from tests.docker_lab import DockerLab, attach, line_of, require_engine, stop_at
-from tests.integration.test_compose_lab import started_hosts
+from tests.integration.test_compose_lab import check_api_and_web, started_hosts
 from tests.procs import wait_until
 
 # Alone, after the parallel tests: containers starved by three busy workers miss their
@@ -33,6 +36,8 @@ from tests.procs import wait_until
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.serial]
 
 KILO = ("kilo-volume", "kilo-backup", "kilo-scheduler")
+# Lab services with a healthcheck of their own (the others have none: "running").
+SERVING = {"kilo-api": "healthy", "web": "healthy"}
 SRC = ROOT / "src" / "cinder_lab"
 
 
@@ -49,7 +54,8 @@ def lab(tmp_path_factory):
     )
     mount = f"{conf}:{compose.CONF_IN_CONTAINER}:ro"
     override = tmp / "docker-compose.test.yml"
-    override.write_text(yaml.safe_dump({"services": {s: {"volumes": [mount]} for s in KILO}}))
+    kilo = (*KILO, "kilo-api")
+    override.write_text(yaml.safe_dump({"services": {s: {"volumes": [mount]} for s in kilo}}))
     docker = DockerLab(command, tmp, [compose.COMPOSE_FILE, override])
     docker.conf = conf
     docker.make("images-local")
@@ -70,10 +76,11 @@ def test_healthchecks_pass_and_the_learners_session_runs(lab):
             lab.health()
             == {"rabbitmq": "healthy", "mariadb": "healthy"}
             | {name: "running" for name in ("openstack-volume", *KILO)}
+            | SERVING
         ),
         timeout=180,
         interval=2,
-        what=f"healthy broker and database, four lab services running: {lab.health()}",
+        what=f"healthy broker, database, API and page, four services running: {lab.health()}",
     )
     wait_until(
         lambda: rows(lab) == {row: "up" for row in compose.NOTE_ROWS},
@@ -82,11 +89,15 @@ def test_healthchecks_pass_and_the_learners_session_runs(lab):
         what="the note's five services rows, all up",
     )
     # The rows' hosts are the containers' hostnames (no config sets 'host').
-    hostnames = {s: lab.exec(s, "hostname").stdout.strip() for s in ("openstack-volume", *KILO)}
+    named = ("openstack-volume", *KILO, *SERVING)
+    hostnames = {s: lab.exec(s, "hostname").stdout.strip() for s in named}
     assert hostnames == {
         "openstack-volume": "maqi-openstack.novalocal",
-        **{s: "maqi-kilo" for s in KILO},
+        **{s: "maqi-kilo" for s in (*KILO, "kilo-api")},
+        "web": "lab-web",  # no services row: no machine of the note's
     }
+    # From the host: `cinder service-list` through kilo-api, and the page's topology.
+    check_api_and_web(lab.ports["KILO_API_PORT"], lab.ports["WEB_PORT"])
     wait_until(lambda: len(lab.cli_json("get-pools")) == 3, 60, 2, "three pools")
     volume = lab.cli_json("create", "1", "--name", "vol-1", "--wait")
     assert (volume["status"], volume["os-vol-host-attr:host"]) == (
@@ -108,9 +119,34 @@ def test_healthchecks_pass_and_the_learners_session_runs(lab):
     assert "Service cinder-backup could not be found." in out.stderr
 
 
+def test_the_readmes_session_with_the_real_cinder_client_from_the_host(lab):
+    """The README's machine room: ``cinder`` against kilo-api's published port."""
+    port = lab.ports["KILO_API_PORT"]
+    volume_id = compose.cinder_table(port, "create", "1")["id"]
+    shown = wait_until(
+        lambda: (v := compose.cinder_table(port, "show", volume_id))["status"] == "available" and v,
+        timeout=60,
+        interval=2,
+        what="the volume available",
+    )
+    assert shown["os-vol-host-attr:host"] == "maqi-kilo@ceph#ceph"
+    backup_id = compose.cinder_table(port, "backup-create", volume_id)["id"]
+    wait_until(
+        lambda: compose.cinder_table(port, "backup-show", backup_id)["status"] == "available",
+        timeout=60,
+        interval=2,
+        what="the backup available",
+    )
+
+
+def ours(queue: str) -> bool:
+    """A queue of the lab's services: not a caller's reply queue, not web's firehose tap."""
+    return not queue.startswith(("reply_", TAP_QUEUE))
+
+
 def test_rabbitmqctl_in_the_broker_container_lists_the_notes_topology(lab):
     queues = {q["name"]: q for q in lab.rabbitmqctl("list_queues", "name", "messages")}
-    lab_queues = {q for q in queues if not q.startswith("reply_")}
+    lab_queues = {q for q in queues if ours(q)}
     topics = set(compose.BINARY_OF.values())
     fanouts = {q for q in lab_queues if "_fanout_" in q}
     assert lab_queues == topics | compose.NOTE_SERVER_QUEUES | fanouts
@@ -126,7 +162,7 @@ def test_rabbitmqctl_in_the_broker_container_lists_the_notes_topology(lab):
         )
         if b["destination_kind"] == "queue"
         and b["source_name"] != ""  # not the default one
-        and not b["destination_name"].startswith("reply_")
+        and ours(b["destination_name"])
     }
     expected = {("openstack", q, q) for q in topics | compose.NOTE_SERVER_QUEUES}
     assert {b for b in bindings if b[0] == "openstack"} == expected
@@ -137,7 +173,7 @@ def test_rabbitmqctl_in_the_broker_container_lists_the_notes_topology(lab):
     consumers: dict[str, int] = {}
     for c in lab.rabbitmqctl("list_consumers", "queue_name", "consumer_tag"):
         consumers[c["queue_name"]] = consumers.get(c["queue_name"], 0) + 1
-    lab_consumers = {q: n for q, n in consumers.items() if not q.startswith("reply_")}
+    lab_consumers = {q: n for q, n in consumers.items() if ours(q)}
     # One consumer on every queue, but three on the topic queue of the volume processes.
     assert lab_consumers == {q: 1 for q in lab_queues} | {"cinder-volume": 3}
 
@@ -215,6 +251,10 @@ def test_the_notes_failure_and_its_fix_in_the_mounted_config(lab):
     out = lab.cli("backup-create", volume["id"])
     assert out.returncode != 0
     assert "Service cinder-backup could not be found." in out.stderr
+    # The same refusal through kilo-api, as the note saw it: Kilo's 500.
+    out = compose.cinder(lab.ports["KILO_API_PORT"], "backup-create", volume["id"])
+    assert out.returncode == 1
+    assert "ERROR: Service cinder-backup could not be found. (HTTP 500)" in out.stderr
 
     # The note's fix: host in [DEFAULT], every kilo service restarted.
     lab.conf.write_text(text.replace("[DEFAULT]\n", "[DEFAULT]\nhost = new_host_name\n", 1))
@@ -262,10 +302,11 @@ def test_make_up_cluster_runs_the_lab_on_three_clustered_nodes(lab):
             lab.health()
             == {n: "healthy" for n in (*nodes, "mariadb")}
             | {name: "running" for name in ("openstack-volume", *KILO)}
+            | SERVING
         ),
         timeout=180,
         interval=2,
-        what=f"three healthy nodes, four lab services running: {lab.health()}",
+        what=f"three healthy nodes, API and page, four services running: {lab.health()}",
     )
     wait_until(
         lambda: rows(lab) == {row: "up" for row in compose.NOTE_ROWS},

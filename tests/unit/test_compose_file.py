@@ -18,6 +18,7 @@ import yaml
 
 from tests import compose
 from tests.compose import CLUSTER_FILE, COMPOSE_FILE, DEBUG_FILE, ROOT
+from tests.procs import BIN
 
 VENDORED_SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 # Shipped by Debian's docker-compose package (compose v1's copy of the compose spec).
@@ -78,7 +79,14 @@ def model():
 @pytest.fixture(scope="module")
 def lab(model):
     services = compose.lab_services(model)
-    assert set(services) == {"openstack-volume", "kilo-volume", "kilo-backup", "kilo-scheduler"}
+    assert set(services) == {
+        "openstack-volume",
+        "kilo-volume",
+        "kilo-backup",
+        "kilo-scheduler",
+        "kilo-api",
+        "web",
+    }
     return services
 
 
@@ -132,7 +140,63 @@ def test_hostnames_yield_the_notes_queues_and_rows(lab):
     servers = set().union(*(compose.expected_servers(svc) for svc in lab.values()))
     assert servers == compose.NOTE_ROWS
     assert {f"{binary}.{host}" for binary, host in servers} == compose.NOTE_SERVER_QUEUES
-    assert {svc["hostname"] for svc in lab.values()} == {"maqi-openstack.novalocal", "maqi-kilo"}
+    registering = {n: s for n, s in lab.items() if compose.expected_servers(s)}
+    assert {svc["hostname"] for svc in registering.values()} == {
+        "maqi-openstack.novalocal",
+        "maqi-kilo",
+    }
+    # The API and the live view add no row; the API is maqi-kilo's, the view no machine's.
+    assert set(lab) - set(registering) == {"kilo-api", "web"}
+    assert (lab["kilo-api"]["hostname"], lab["web"]["hostname"]) == ("maqi-kilo", "lab-web")
+
+
+def _served_on(svc: dict, port: int) -> str:
+    """Published on the host's loopback only, and healthy once that port answers inside:
+    the path its healthcheck asks for."""
+    assert any(p.startswith("127.0.0.1:") and p.endswith(f":{port}") for p in svc["ports"])
+    probe = svc["healthcheck"]["test"]
+    assert probe[:3] == ["CMD", "python", "-c"]  # the image has python, no curl
+    (url,) = re.findall(r"'(http://[^']+)'", probe[3])
+    assert urlsplit(url).netloc == f"127.0.0.1:{port}"
+    return urlsplit(url).path
+
+
+def test_kilo_api_listens_in_its_container_on_cinders_port(lab):
+    api = lab["kilo-api"]
+    assert api["command"][0] == "cinder-lab-api"
+    assert api["volumes"] == lab["kilo-volume"]["volumes"]  # maqi-kilo's own config
+    conf = compose.config_of(api)
+    # [api] listen = 127.0.0.1 would take no connection from the published port.
+    assert api["environment"]["OS_API__LISTEN"] == "0.0.0.0"
+    assert not conf.has_option("api", "listen")
+    assert int(conf.get("api", "port", fallback=compose.API_PORT)) == compose.API_PORT
+    assert _served_on(api, compose.API_PORT) == "/v3/"  # the versions document, 200
+
+
+def test_web_watches_the_compose_broker_with_its_real_flags(model, lab):
+    web = lab["web"]
+    argv = web["command"]
+    assert argv[:3] == ["cinder-lab", "--config-file", compose.CONF_IN_CONTAINER]
+    at = argv.index("web")
+    flags = argv[at + 1 :]
+    assert flags == ["--host", "0.0.0.0", "--port", str(compose.WEB_PORT), "--no-stories"]
+    usage = subprocess.run(
+        [str(BIN / "cinder-lab"), "web", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert usage.returncode == 0, usage.stderr
+    assert all(f in usage.stdout for f in flags if f.startswith("--"))
+    assert _served_on(web, compose.WEB_PORT) == "/api/topology"  # 503 until a first snapshot
+    # The management API of the rabbitmq container, as the compose network names it.
+    conf = compose.config_of(web)
+    management = urlsplit(conf["management"]["url"])
+    assert (management.hostname, management.port) == (
+        model["services"]["rabbitmq"]["hostname"],
+        15672,
+    )
+    assert urlsplit(conf["DEFAULT"]["transport_url"]).hostname == management.hostname
 
 
 def test_debug_ports_are_unique_and_published(lab):
@@ -151,7 +215,9 @@ def test_jaeger_is_optional_and_receives_otlp(model, lab):
     jaeger = model["services"]["jaeger"]
     assert jaeger["profiles"] == ["tracing"]
     assert {"127.0.0.1:4317:4317", "127.0.0.1:4318:4318"} <= set(jaeger["ports"])
-    for svc in lab.values():
+    for name, svc in lab.items():
+        if name == "web":
+            continue  # it sends no RPC: nothing of it to trace
         conf = compose.config_of(svc)
         assert conf["oslo_messaging_tracing"]["otel_exporter_otlp_endpoint"] == (
             "http://jaeger:4318"

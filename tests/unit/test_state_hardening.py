@@ -89,7 +89,8 @@ def test_a_failing_backup_ends_in_error_and_returns_the_volume(lab):
     assert bak.fail_reason == "Volume manager for backend 'lvm' does not exist."
     assert db.volume_get(volume_id).status == "available"
     backup = lab.find("cinder-backup", "maqi-kilo")
-    assert db.worker_get_all(backup.service_id) == []
+    # The workers row goes just after the status is written: wait for it, then it is gone.
+    assert utils.wait_until(lambda: db.worker_get_all(backup.service_id) == [], 10)
 
 
 def test_a_failing_call_ends_the_backup_in_error_today(memory_conf):
@@ -112,7 +113,9 @@ def test_a_failing_call_ends_the_backup_in_error_today(memory_conf):
     assert bak.status == "error"
     assert bak.fail_reason.startswith("RPCVersionCapError")
     assert db.volume_get(volume_id).status == "available"
-    assert not any(db.worker_get_all(s.id) for s in db.service_get_all())
+    assert utils.wait_until(
+        lambda: not any(db.worker_get_all(s.id) for s in db.service_get_all()), 10
+    )
 
 
 @pytest.mark.parametrize("lab_database_url", ["sqlite", "mariadb"], indirect=True)

@@ -176,12 +176,12 @@ class Trace(LabMixin, command.Command):
         )
         return parser
 
-    def _emit(self, args: argparse.Namespace) -> object:
+    def _emit(self, args: argparse.Namespace, nodes: bool = False) -> object:
         def emit(ev: trace.TraceEvent) -> None:
             if args.format == "json":
                 self.app.stdout.write(json.dumps(ev.to_dict(), sort_keys=True) + "\n")
             else:
-                self.app.stdout.write(trace.format_event(ev) + "\n")
+                self.app.stdout.write(trace.format_event(ev, nodes) + "\n")
             self.app.stdout.flush()
 
         return emit
@@ -189,7 +189,6 @@ class Trace(LabMixin, command.Command):
     def take_action(self, args: argparse.Namespace) -> int:
         if args.count is not None and args.count < 1:
             raise exception.InvalidInput(reason="--count must be at least 1")
-        emit = self._emit(args)
         # A signal ends the trace at its next poll, so the firehose is put back as it was.
         stop = utils.stop_event()
         bound = _bound_text(args.count, args.timeout)
@@ -201,17 +200,35 @@ class Trace(LabMixin, command.Command):
             )
             with trace.MemoryTap() as tap, inprocess_lab():
                 correlator = trace.Correlator(trace.memory_resolver())
-                trace.run(tap.records(), correlator, emit, args.count, args.timeout, stop)
+                trace.run(
+                    tap.records(), correlator, self._emit(args), args.count, args.timeout, stop
+                )
             return 0
         api = ManagementAPI.from_conf(CONF)
-        with trace.Firehose(api, trace.amqp_connection(CONF)) as hose:
+        others = ManagementAPI.other_nodes(CONF, api)
+        with trace.Firehose(api, trace.amqp_connection(CONF), others) as hose:
             state = "was already on; left on" if hose.was_on else "turned on; off on exit"
+            where = f" on {', '.join(hose.nodes)}" if len(hose.nodes) > 1 else ""
             print(
-                f"tracing vhost {api.vhost!r} through the firehose ({state}){bound}",
+                f"tracing vhost {api.vhost!r} through the firehose ({state}){where}{bound}",
                 file=sys.stderr,
             )
+            for node in hose.untraced:
+                print(
+                    f"warning: node {node} is not traced: no management API of it was reached "
+                    "(set [management] node_urls); what passes through it is not shown",
+                    file=sys.stderr,
+                )
+            cluster = len(hose.nodes) + len(hose.untraced) > 1
             correlator = trace.Correlator(trace.rabbit_resolver(api))
-            trace.run(hose.records(), correlator, emit, args.count, args.timeout, stop)
+            trace.run(
+                hose.records(),
+                correlator,
+                self._emit(args, cluster),
+                args.count,
+                args.timeout,
+                stop,
+            )
         return 0
 
 

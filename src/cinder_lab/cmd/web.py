@@ -9,15 +9,17 @@ as they do, and story mode runs the scenarios here one step at a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 
 from cliff import command
 
-from cinder_lab import exception, memory_tap, rpc
+from cinder_lab import exception, memory_tap, rpc, utils
 from cinder_lab.cmd.common import LabMixin
 from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
@@ -92,16 +94,33 @@ class Web(LabMixin, command.Command):
             file=sys.stderr,
             flush=True,
         )
-        try:
-            _serve(sock, hub, watcher, stories)
-        finally:
-            if stories is not None:
-                stories.close()
-            watcher.close()  # the firehose goes back off here
-            if lab is not None:
-                lab.close()
-            sock.close()
+        with _signals_held():
+            try:
+                _serve(sock, hub, watcher, stories)
+            finally:
+                if stories is not None:
+                    stories.close()
+                watcher.close()  # the firehose goes back off here
+                if lab is not None:
+                    lab.close()
+                sock.close()
         return 0
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM do nothing of their own from here to the process's exit.
+
+    uvicorn raises the signal again once it has stopped, and a second Ctrl-C or
+    SIGTERM may come while the firehose is being switched off or the interpreter
+    is shutting down: either would kill the process before its cleanup.
+    """
+    for sig in utils.STOP_SIGNALS:
+        signal.signal(sig, lambda _s, _f: None)
+    try:
+        yield
+    finally:
+        utils.ignore_stop_signals()  # as the services do once they are stopping
 
 
 def _source() -> tuple[object, ManagementAPI | None]:
@@ -140,16 +159,7 @@ def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -
         timeout_graceful_shutdown=5,
         lifespan="off",
     )
-    # uvicorn raises the signal again once it has stopped; with these handlers in place
-    # that lands here, harmlessly, instead of killing the process before its cleanup.
-    previous = {
-        sig: signal.signal(sig, lambda _s, _f: None) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        Server(config).run(sockets=[sock])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    Server(config).run(sockets=[sock])
 
 
 COMMANDS = {"web": Web}

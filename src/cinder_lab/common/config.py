@@ -152,6 +152,12 @@ management_opts = [
         help="Base URL of RabbitMQ's management API, e.g. http://127.0.0.1:15672/. "
         "Unset, it is http://<first transport_url host>:15672/.",
     ),
+    cfg.ListOpt(
+        "node_urls",
+        default=[],
+        help="Management APIs of a cluster's other nodes, for `trace`: RabbitMQ turns the "
+        "firehose on node by node. Unset, http://<each other transport_url host>:15672/.",
+    ),
     cfg.StrOpt("username", help="Management API user; unset, the transport_url user."),
     cfg.StrOpt(
         "password",

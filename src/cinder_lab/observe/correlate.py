@@ -35,6 +35,9 @@ class TraceEvent:
     reply_to: str | None = None  # for a reply: the method of the call it answers
     publisher: str | None = None
     consumed_by: list[str] = field(default_factory=list)
+    # In a RabbitMQ cluster: the node the sender's connection is on, and each consumer's.
+    node: str | None = None
+    delivered_on: list[str | None] = field(default_factory=list)
     unique_id: str | None = None
     version: str | None = None  # the RPC API version the sender asked for
     message: dict | None = None  # the whole oslo message: ``trace -f json`` keeps it all
@@ -66,6 +69,7 @@ def make_event(raw: Raw) -> TraceEvent:
         unique_id=msg.get("_unique_id"),
         version=msg.get("version"),
         message=msg,
+        node=raw.node,
     )
 
 
@@ -108,7 +112,7 @@ class Correlator:
         else:
             entry = self.pending.get(_key(raw))
             if entry is not None:
-                entry[2].append((raw.who, raw.routing_key))
+                entry[2].append((raw.who, raw.routing_key, raw.node))
 
     def _consumer(self, ev: TraceEvent, conn: str | None, queue: str) -> str:
         label = self.who(conn)
@@ -128,8 +132,9 @@ class Correlator:
         several = len(ev.queues) > 1
         ev.consumed_by = [
             self._consumer(ev, conn, queue) + (f" from {queue}" if several else "")
-            for conn, queue in deliveries
+            for conn, queue, _node in deliveries
         ]
+        ev.delivered_on = [node for _conn, _queue, node in deliveries]
         if ev.publisher is None:
             call = self.calls.get(ev.msg_id or "")
             if ev.kind == "reply" and call is not None and call.consumed_by:

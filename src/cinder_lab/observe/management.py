@@ -35,6 +35,9 @@ class ManagementAPI:
     def __init__(
         self, url: str, username: str, password: str, vhost: str, timeout: float = 5.0
     ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ManagementError(url=utils.mask_url(url), reason="not an http(s):// URL")
         self.url = url.rstrip("/") + "/"
         self.username = username
         self.password = password
@@ -53,6 +56,19 @@ class ManagementAPI:
         username = conf.management.username or (host.username if host else None) or "guest"
         password = conf.management.password or (host.password if host else None) or "guest"
         return cls(url, username, password, _vhost_of(parsed), conf.management.timeout)
+
+    @classmethod
+    def other_nodes(cls, conf: cfg.ConfigOpts, first: ManagementAPI) -> list[ManagementAPI]:
+        """The management APIs of a cluster's other nodes: ``node_urls``, else one per host."""
+        parsed = rpc.parse_transport_url(conf)
+        urls = list(conf.management.node_urls)
+        if not urls:
+            for host in parsed.hosts[1:]:
+                name = host.hostname or "localhost"
+                name = f"[{name}]" if ":" in name and not name.startswith("[") else name
+                urls.append(f"http://{name}:15672/")
+        urls = [u for u in dict.fromkeys(u.rstrip("/") + "/" for u in urls) if u != first.url]
+        return [cls(u, first.username, first.password, first.vhost, first.timeout) for u in urls]
 
     @property
     def quoted_vhost(self) -> str:
@@ -124,15 +140,23 @@ class ManagementAPI:
 
     # -- the firehose ------------------------------------------------------------
 
+    def node(self) -> str:
+        """The name of the node that answers this API, e.g. ``rabbit@rabbitmq-2``."""
+        return str(self.get("overview").get("node"))
+
+    def running_nodes(self) -> list[str]:
+        """The cluster's running nodes, as this node sees them."""
+        return sorted(n["name"] for n in self.get("nodes") if n.get("running"))
+
     def vhost_info(self) -> dict:
         return self.get(f"vhosts/{self.quoted_vhost}")
 
     def tracing(self) -> bool:
-        """True while the vhost's firehose (``amq.rabbitmq.trace``) is on."""
+        """True while the vhost's firehose (``amq.rabbitmq.trace``) is on, on this node."""
         return bool(self.vhost_info().get("tracing"))
 
     def set_tracing(self, on: bool) -> None:
-        """``rabbitmqctl trace_on/trace_off -p VHOST``, over HTTP so it works remotely."""
+        """``rabbitmqctl trace_on/trace_off -p VHOST``, over HTTP; on this node only."""
         info = self.vhost_info()
         # PUT replaces the vhost's settings: carry its description and tags over.
         body: dict = {"tracing": on}

@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime
 import queue as queue_mod
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
 from cinder_lab import memory_tap, rpc
 from cinder_lab.observe import envelope
-from cinder_lab.observe.management import ManagementAPI
+from cinder_lab.observe.management import ManagementAPI, ManagementError
 
 FIREHOSE = "amq.rabbitmq.trace"
 
@@ -36,6 +36,7 @@ class Raw:
     envelope: dict
     who: str | None  # the connection (RabbitMQ) or channel (in-process) that did it
     time: datetime.datetime = field(default_factory=datetime.datetime.now)
+    node: str | None = None  # the broker node that saw it (its connection's node)
 
 
 # Tap queues; a tap of a trace that turned the firehose on (or took that over) is OWNED.
@@ -47,14 +48,25 @@ class Firehose:
     """RabbitMQ's firehose for one vhost: on while in use, back as it was on exit.
 
     It binds an exclusive, auto-deleted queue to ``amq.rabbitmq.trace`` with
-    ``publish.#`` and ``deliver.#``; closing the connection deletes it.
+    ``publish.#`` and ``deliver.#``; closing the connection deletes it. In a
+    cluster the trace exchange is shared but its switch is per node: ``others``
+    are the other nodes' management APIs, and a node none of them reaches is
+    listed in ``untraced`` (its publishes and deliveries are not seen).
     """
 
-    def __init__(self, api: ManagementAPI, connect: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        api: ManagementAPI,
+        connect: Callable[[], object],
+        others: Sequence[ManagementAPI] = (),
+    ) -> None:
         self.api = api
+        self.others = list(others)
         self.connect = connect
         self.was_on = False
-        self.switched = False
+        self.nodes: dict[str, ManagementAPI] = {}  # node -> its API: the nodes traced
+        self.untraced: list[str] = []
+        self._switched: list[ManagementAPI] = []
         self.conn = None
         self.queue = f"{TAP}{uuid.uuid4().hex[:12]}"
         self._inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
@@ -63,13 +75,9 @@ class Firehose:
     def __enter__(self) -> Firehose:
         self.was_on = self.api.tracing()
         try:
-            if not self.was_on:
-                self.api.set_tracing(True)
-                self.switched = True
-            elif any(q.startswith(OWNED) for q in self._taps()):
-                # Another cinder-lab trace turned it on: whoever leaves last turns it off.
-                self.switched = True
-            if self.switched:
+            self._find_nodes()
+            self._switch_on()
+            if self._switched:
                 self.queue = self.queue.replace(TAP, OWNED, 1)
             self.conn = self.connect()
             channel = self.conn.channel()
@@ -82,6 +90,36 @@ class Firehose:
             self.close()
             raise
         return self
+
+    def _find_nodes(self) -> None:
+        """Which node each management API answers for; a node's second API is not needed."""
+        self.nodes = {self.api.node(): self.api}
+        for other in self.others:
+            try:
+                self.nodes.setdefault(other.node(), other)
+            except ManagementError:
+                continue  # a node that is down or has no API: listed as untraced below
+        try:
+            running = self.api.running_nodes()
+        except ManagementError:
+            running = []  # a user without the monitoring tag may not list nodes
+        self.untraced = [n for n in running if n not in self.nodes]
+
+    def _switch_on(self) -> None:
+        """Tracing on where it is off; where another cinder-lab trace owns it, share that."""
+        owned = any(q.startswith(OWNED) for q in self._taps())
+        for api in self.nodes.values():
+            if not api.tracing():
+                api.set_tracing(True)
+                self._switched.append(api)
+            elif owned:
+                # Another cinder-lab trace turned it on: whoever leaves last turns it off.
+                self._switched.append(api)
+
+    @property
+    def switched(self) -> bool:
+        """True when this trace turns tracing off again on exit (if it leaves last)."""
+        return bool(self._switched)
 
     def _taps(self) -> set[str]:
         """The queues bound to the firehose now: every trace's tap, ours included."""
@@ -102,9 +140,13 @@ class Firehose:
                 self.conn = None
         # Off only when no other trace still taps it: two traces at once must not blind
         # each other.
-        if self.switched and not self._taps() - {self.queue}:
-            self.api.set_tracing(False)
-        self.switched = False
+        if self._switched and not self._taps() - {self.queue}:
+            for api in self._switched:
+                try:
+                    api.set_tracing(False)
+                except ManagementError:
+                    continue  # a node that went away since: its switch went with it
+        self._switched = []
 
     def _exists(self, name: str) -> bool:
         if name not in self._known and self.api.queue(name) is not None:
@@ -117,18 +159,18 @@ class Firehose:
         exchange = headers.get("exchange_name", "")
         keys = headers.get("routing_keys") or [""]
         body = envelope.decode(message.body)
-        who = headers.get("connection")
-        if isinstance(who, bytes):
-            who = who.decode()
+        who, node = headers.get("connection"), headers.get("node")
+        who = who.decode() if isinstance(who, bytes) else who
+        node = node.decode() if isinstance(node, bytes) else node
         if key.startswith("publish."):
             routed = [q.decode() if isinstance(q, bytes) else q for q in headers["routed_queues"]]
             if not exchange:
                 # The default exchange reports its routing key as routed even when no
                 # such queue exists (e.g. the reply queue of a caller that is gone).
                 routed = [q for q in routed if q == self.queue or self._exists(q)]
-            return Raw("publish", exchange, keys[0], routed, body, who)
+            return Raw("publish", exchange, keys[0], routed, body, who, node=node)
         if key.startswith("deliver."):
-            return Raw("deliver", exchange, key[len("deliver.") :], [], body, who)
+            return Raw("deliver", exchange, key[len("deliver.") :], [], body, who, node=node)
         return None
 
     def records(self, poll: float = 0.2) -> Iterator[Raw | None]:

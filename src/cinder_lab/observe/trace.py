@@ -11,6 +11,7 @@ services; this module runs that loop and writes what a learner reads.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -76,17 +77,28 @@ def run(
     return emitted
 
 
-def format_event(ev: TraceEvent) -> str:
-    """Two or three lines a learner can read as the messages pass."""
+def format_event(ev: TraceEvent, nodes: bool = False) -> str:
+    """Two or three lines a learner can read as the messages pass.
+
+    ``nodes``: in a cluster, name the node each publish and delivery went through.
+    """
     clock = ev.time[11:23] if len(ev.time) > 11 else ev.time
     what = ev.method or (f"reply to {ev.reply_to}" if ev.reply_to else "(reply)")
     what += f" v{ev.version}" if ev.version else ""
     exchange = ev.exchange or "(default)"
     head = f"{clock} {ev.kind.upper():<6} {what}  exchange={exchange} routing_key={ev.routing_key}"
+    if nodes and ev.node:
+        head += f"  via {ev.node}"
     if ev.dropped:
         fate = "!! DROPPED: the broker routed it to NO queue; the sender was not told"
     else:
-        took = "; ".join(ev.consumed_by) if ev.consumed_by else "nobody yet (waits in the queue)"
+        took = "; ".join(
+            label + (f" via {node}" if nodes and node else "")
+            for label, node in itertools.zip_longest(
+                ev.consumed_by, ev.delivered_on[: len(ev.consumed_by)]
+            )
+        )
+        took = took or "nobody yet (waits in the queue)"
         fate = f"-> {', '.join(ev.queues)}  consumed by {took}"
     lines = [head, f"{'':13}{fate}"]
     details = []

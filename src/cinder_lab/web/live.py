@@ -258,7 +258,8 @@ class Watcher:
                     records = self._remember(tap.records(poll=0.1))
                     trace.run(records, correlator, self._emit, stop=self.stop)
                 return
-            with trace.Firehose(self.api, trace.amqp_connection(CONF)) as hose:
+            others = ManagementAPI.other_nodes(CONF, self.api)
+            with trace.Firehose(self.api, trace.amqp_connection(CONF), others) as hose:
                 # A delivery's firehose copy may lag its publish on a busy broker: wait
                 # longer than ``trace`` before calling a message "waiting in its queue".
                 correlator = trace.Correlator(trace.rabbit_resolver(self.api), grace=3.0)
