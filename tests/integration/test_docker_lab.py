@@ -183,7 +183,11 @@ def test_a_debugger_attached_to_kilo_backup_stops_in_backup_manager(lab):
     out = lab.compose("up", "-d", "kilo-backup", "openstack-volume", env={"DEBUGPY": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     manager = SRC / "backup" / "manager.py"
-    line = line_of(manager, "def create_backup(", "        backup = db.backup_get(backup_id)")
+    line = line_of(
+        manager,
+        "def create_backup(",
+        "        backup, volume = db.backup_get_with_volume(backup_id)",
+    )
     session = attach(lab.ports["KILO_BACKUP_DEBUG_PORT"], {}, {str(manager): [line]})
     try:
         volume = lab.cli_json("create", "1", "--wait")
@@ -204,8 +208,14 @@ def test_a_debugger_stops_in_a_forked_volume_child_of_openstack_volume(lab):
     try:
         offered = [main.event("debugpyAttach", timeout=60)["body"] for _ in range(2)]
         (cid,) = lab.containers("--filter", "label=com.docker.compose.service=openstack-volume")
-        logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
-        hosts = started_hosts(logs.stdout + logs.stderr)
+
+        def both_started() -> dict[int, str]:
+            # A child may be offered to the debugger a moment before it logs its start.
+            logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
+            hosts = started_hosts(logs.stdout + logs.stderr)
+            return hosts if len(hosts) == 2 else {}
+
+        hosts = wait_until(both_started, timeout=60, what="both backend children's start lines")
         assert {b["subProcessId"] for b in offered} == set(hosts)
         (body,) = [b for b in offered if hosts[b["subProcessId"]].endswith("@whatever_it_is")]
         manager = SRC / "volume" / "manager.py"
