@@ -70,17 +70,18 @@ def rows(lab: DockerLab) -> dict[tuple[str, str], str]:
     return {(r["Binary"], r["Host"]): r["State"] for r in lab.cli_json("service-list")}
 
 
-def test_healthchecks_pass_and_the_learners_session_runs(lab):
+def wait_lab_up(lab, brokers: tuple[str, ...]) -> None:
+    """Every healthcheck passing and the note's five rows up."""
     wait_until(
         lambda: (
             lab.health()
-            == {"rabbitmq": "healthy", "mariadb": "healthy"}
+            == {n: "healthy" for n in (*brokers, "mariadb")}
             | {name: "running" for name in ("openstack-volume", *KILO)}
             | SERVING
         ),
         timeout=180,
         interval=2,
-        what=f"healthy broker, database, API and page, four services running: {lab.health()}",
+        what=f"healthy {', '.join(brokers)}, database, API and page, four services running",
     )
     wait_until(
         lambda: rows(lab) == {row: "up" for row in compose.NOTE_ROWS},
@@ -88,6 +89,10 @@ def test_healthchecks_pass_and_the_learners_session_runs(lab):
         interval=2,
         what="the note's five services rows, all up",
     )
+
+
+def test_healthchecks_pass_and_the_learners_session_runs(lab):
+    wait_lab_up(lab, ("rabbitmq",))
     # The rows' hosts are the containers' hostnames (no config sets 'host').
     named = ("openstack-volume", *KILO, *SERVING)
     hostnames = {s: lab.exec(s, "hostname").stdout.strip() for s in named}
@@ -307,23 +312,7 @@ def test_make_up_cluster_runs_the_lab_on_three_clustered_nodes(lab):
     lab.make("down")
     lab.make("up-cluster", "QUORUM=true")
     nodes = ("rabbitmq", "rabbitmq-2", "rabbitmq-3")
-    wait_until(
-        lambda: (
-            lab.health()
-            == {n: "healthy" for n in (*nodes, "mariadb")}
-            | {name: "running" for name in ("openstack-volume", *KILO)}
-            | SERVING
-        ),
-        timeout=180,
-        interval=2,
-        what=f"three healthy nodes, API and page, four services running: {lab.health()}",
-    )
-    wait_until(
-        lambda: rows(lab) == {row: "up" for row in compose.NOTE_ROWS},
-        timeout=120,
-        interval=2,
-        what="the note's five services rows, all up",
-    )
+    wait_lab_up(lab, nodes)
     status = lab.exec("rabbitmq", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
     assert sorted(json.loads(status.stdout)["running_nodes"]) == [f"rabbit@{n}" for n in nodes]
     queues = lab.rabbitmqctl("list_queues", "name", "type", "members")

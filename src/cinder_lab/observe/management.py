@@ -29,6 +29,14 @@ def _vhost_of(parsed: object) -> str:
     return getattr(parsed, "virtual_host", None) or "/"
 
 
+def _default_url(host: object | None) -> str:
+    """``http://<host>:15672/``: the management plugin's port on a transport_url host."""
+    hostname = (getattr(host, "hostname", None) if host else None) or "localhost"
+    if ":" in hostname and not hostname.startswith("["):
+        hostname = f"[{hostname}]"  # an IPv6 literal
+    return f"http://{hostname}:15672/"
+
+
 class ManagementAPI:
     """GET and PUT on ``/api/...`` of one broker, scoped to one vhost."""
 
@@ -48,25 +56,22 @@ class ManagementAPI:
     def from_conf(cls, conf: cfg.ConfigOpts) -> ManagementAPI:
         """Address and credentials from ``[management]``, else from ``transport_url``."""
         parsed = rpc.parse_transport_url(conf)
+        return cls.for_broker(conf, parsed, _vhost_of(parsed))
+
+    @classmethod
+    def for_broker(cls, conf: cfg.ConfigOpts, parsed: object, vhost: str) -> ManagementAPI:
+        """The management API of a parsed transport URL's first host, scoped to ``vhost``."""
         host = parsed.hosts[0] if parsed.hosts else None
-        hostname = (host.hostname if host else None) or "localhost"
-        if ":" in hostname and not hostname.startswith("["):
-            hostname = f"[{hostname}]"  # an IPv6 literal
-        url = conf.management.url or f"http://{hostname}:15672/"
+        url = conf.management.url or _default_url(host)
         username = conf.management.username or (host.username if host else None) or "guest"
         password = conf.management.password or (host.password if host else None) or "guest"
-        return cls(url, username, password, _vhost_of(parsed), conf.management.timeout)
+        return cls(url, username, password, vhost, conf.management.timeout)
 
     @classmethod
     def other_nodes(cls, conf: cfg.ConfigOpts, first: ManagementAPI) -> list[ManagementAPI]:
         """The management APIs of a cluster's other nodes: ``node_urls``, else one per host."""
         parsed = rpc.parse_transport_url(conf)
-        urls = list(conf.management.node_urls)
-        if not urls:
-            for host in parsed.hosts[1:]:
-                name = host.hostname or "localhost"
-                name = f"[{name}]" if ":" in name and not name.startswith("[") else name
-                urls.append(f"http://{name}:15672/")
+        urls = list(conf.management.node_urls) or [_default_url(h) for h in parsed.hosts[1:]]
         urls = [u for u in dict.fromkeys(u.rstrip("/") + "/" for u in urls) if u != first.url]
         return [cls(u, first.username, first.password, first.vhost, first.timeout) for u in urls]
 

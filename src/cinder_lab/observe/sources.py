@@ -109,7 +109,7 @@ class Firehose:
         """Tracing on where it is off; where another cinder-lab trace owns it, share that."""
         owned = any(q.startswith(OWNED) for q in self._taps())
         for api in self.nodes.values():
-            if not api.tracing():
+            if not (self.was_on if api is self.api else api.tracing()):
                 api.set_tracing(True)
                 self._switched.append(api)
             elif owned:

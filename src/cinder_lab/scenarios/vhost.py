@@ -19,20 +19,11 @@ from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
 
 
-def _management(url: messaging.TransportURL) -> ManagementAPI:
-    host = url.hosts[0] if url.hosts else None
-    hostname = (host.hostname if host else None) or "localhost"
-    api_url = CONF.management.url or f"http://{hostname}:15672/"
-    username = (host.username if host else None) or "guest"
-    password = (host.password if host else None) or "guest"
-    return ManagementAPI(api_url, username, password, "/", CONF.management.timeout)
-
-
 @contextlib.contextmanager
 def own_vhost(transport_url: str, name: str) -> Iterator[str]:
     """``transport_url`` moved to a new vhost, deleted again when the block ends."""
     parsed = messaging.TransportURL.parse(CONF, transport_url)
-    api = _management(parsed)
+    api = ManagementAPI.for_broker(CONF, parsed, "/")
     vhost = f"cinder-lab-scenario-{name}-{uuid.uuid4().hex[:8]}"
     quoted = urllib.parse.quote(vhost, safe="")
     api.put(f"vhosts/{quoted}", {})

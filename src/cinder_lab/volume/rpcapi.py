@@ -52,24 +52,14 @@ class VolumeAPI(rpc.RPCAPI):
     UPGRADE_LEVEL = "volume"
 
     def _get_cctxt(self, host: str, version: str | tuple | None = None) -> messaging.RPCClient:
-        """Address one backend; a tuple of versions means the first one we may send.
-
-        Worked out once per host and version: the client's cap does not change.
-        """
-        key = ("backend", host, version)  # beside the base's keys, which are (name, value) pairs
-        cctxt = self._cctxts.get(key)
-        if cctxt is not None:
-            return cctxt
-        wanted = version
+        """Address one backend; a tuple of versions means the first one we may send."""
         if isinstance(version, tuple):
-            wanted = next((v for v in version if self.client.can_send_version(v)), version[-1])
+            version = next((v for v in version if self.client.can_send_version(v)), version[-1])
         # A client pinned below 3.6 must address the Kilo way (Cinder's own TODO).
         new_style = not config.is_kilo() and self.client.can_send_version("3.6")
         target = backend_target(host, new_style)
-        kwargs = {"version": wanted} if wanted else {}
-        cctxt = self.client.prepare(topic=target.topic, server=target.server, **kwargs)
-        self._cctxts[key] = cctxt
-        return cctxt
+        kwargs = {"version": version} if version else {}
+        return super()._get_cctxt(topic=target.topic, server=target.server, **kwargs)
 
     def create_volume(
         self, ctxt: RequestContext, volume: object, request_spec: dict, filter_properties: dict
