@@ -87,9 +87,9 @@ def lifelines(page) -> list[str]:
     )
 
 
-def show_request(page, method: str, count: int) -> str:
+def show_request(page, method: str, count: int, exactly: bool = False) -> str:
     """Pick, in the page's list, the request whose first message is ``method``, once it has
-    ``count`` messages; returns its request id."""
+    ``count`` messages (``exactly`` that many); returns its request id."""
 
     def find() -> str | None:
         requests = page.evaluate(
@@ -97,7 +97,7 @@ def show_request(page, method: str, count: int) -> str:
                  .map(([id, ms]) => [id, ms.length, ms[0].arrow.label])"""
         )
         for rid, n, label in requests:
-            if label.split(" v")[0] == method and n >= count:
+            if label.split(" v")[0] == method and (n == count if exactly else n >= count):
                 return rid
         return None
 
@@ -194,7 +194,7 @@ def test_a_dropped_cast_ends_at_its_exchange(lab, live, browser, width, height, 
         load(p, live.url)
         ctxt = context.get_admin_context()
         backup_rpcapi.BackupAPI().create_backup(ctxt, SimpleNamespace(host="nowhere", id="b-1"))
-        show_request(p.page, "create_backup", 1)
+        show_request(p.page, "create_backup", 1, exactly=True)
         (cast,) = arrows(p.page)
         assert (cast["kind"], cast["from"], cast["to"], cast["dropped"]) == (
             "cast",

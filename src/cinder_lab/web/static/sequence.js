@@ -17,7 +17,7 @@
   var BROKER = "broker";
   var FOLLOW = "";      // the select's value for "the newest request"
 
-  var state = { requests: {}, selected: FOLLOW, shown: null };
+  var state = { requests: {}, selected: FOLLOW, shown: null, clicked: null };
   var onArrowClick = function () {};
 
   function $(id) { return document.getElementById(id); }
@@ -153,11 +153,13 @@
     var tip = svg("title", {}, a.sender + " → " + a.receivers.join(", ") + ": " + label +
       (a.note ? " (" + a.note + ")" : "") + (a.inferred ? "; sender inferred" : ""));
     g.appendChild(tip);
+    if (state.clicked === m.seq) { g.classList.add("selected"); }  // kept across redraws
     g.addEventListener("click", function () {
       Array.prototype.forEach.call(root.querySelectorAll("g.arrow.selected"), function (x) {
         x.classList.remove("selected");
       });
       g.classList.add("selected");
+      state.clicked = m.seq;
       onArrowClick(m);
     });
     root.appendChild(g);
