@@ -20,6 +20,7 @@ request) and ordered by their publish time and the broker's publish order
 from __future__ import annotations
 
 import collections
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -139,20 +140,30 @@ def _wrap(words: list[str], first: str) -> list[str]:
     return lines + [line.rstrip()]
 
 
-def _arrow_lines(a: Arrow) -> list[str]:
+def _since(start: str, time: str) -> str:
+    """``+14 ms``: how long after the request's first publish."""
+    try:
+        delta = datetime.datetime.fromisoformat(time) - datetime.datetime.fromisoformat(start)
+    except ValueError:
+        return ""
+    return f"  (+{delta.total_seconds() * 1000:.0f} ms)"
+
+
+def _arrow_lines(a: Arrow, start: str) -> list[str]:
     sender = a.sender + (" (inferred)" if a.inferred and a.sender != UNNAMED else "")
-    head = f"  {a.time[11:23]}  {a.kind.upper():<6} {a.label}"
+    head = f"  {a.time[11:23]}  {a.kind.upper():<6} {a.label}{_since(start, a.time)}"
     pad = " " * 16
     glyph = "--X" if a.dropped else GLYPHS.get(a.kind, "-->")
     lines = [head]
     for i, receiver in enumerate(a.receivers):
         start = f"{pad}{sender}  " if i == 0 else f"{pad}{'':{len(sender)}}  "
-        target = f"{BROKER}: {a.note}" if receiver == BROKER and a.note else receiver
-        line = f"{start}{glyph} {target}"
+        line = f"{start}{glyph} {receiver}"
         if len(line) > WIDTH:  # a long name: the target on a line of its own
-            lines += [start.rstrip(), f"{pad}    {glyph} {target}"]
+            lines += [start.rstrip(), f"{pad}    {glyph} {receiver}"]
         else:
             lines.append(line)
+    if a.note:  # where it ended, under the arrow
+        lines += _wrap([w + " " for w in a.note.split()], f"{pad}    ")
     return lines
 
 
@@ -173,5 +184,5 @@ def format_sequence(events: Iterable[TraceEvent]) -> str:
         words = names[:1] + [f"  |  {n}" for n in names[1:]]
         out += _wrap(words, "  lifelines: ")
         for a in arrows:
-            out += _arrow_lines(a)
+            out += _arrow_lines(a, arrows[0].time)
     return "\n".join(out[1:])

@@ -117,7 +117,7 @@
     root.appendChild(g);
   }
 
-  function arrowRow(root, m, y, xs, width) {
+  function arrowRow(root, m, y, xs, width, start) {
     var a = m.arrow;
     var from = xs[a.sender];
     var g = svg("g", {
@@ -125,7 +125,10 @@
       "data-kind": a.kind, "data-from": a.sender, "data-to": a.receivers.join("|"),
       "data-order": a.order, "data-y": y, "data-label": a.label, tabindex: 0
     });
-    g.appendChild(svg("text", { x: 6, y: y + 4, "class": "time" }, a.time.slice(11, 23)));
+    g.appendChild(svg("text", { x: 6, y: y - 2, "class": "time" }, a.time.slice(11, 23)));
+    var since = Date.parse(a.time) - Date.parse(start);  // both local times: the gap is right
+    g.appendChild(svg("text", { x: 6, y: y + 13, "class": "time since" },
+      isNaN(since) ? "" : "+" + since + " ms"));
     g.appendChild(svg("rect", { x: TIME_W - 4, y: y - 18, width: width - TIME_W, height: ROW - 4,
       "class": "hit" }));
     var left = from, right = from;
@@ -200,7 +203,7 @@
     markers(root);
     root.appendChild(svg("text", { x: 6, y: 30, "class": "time head-time" }, "published"));
     names.forEach(function (n) { head(root, n, xs[n], col); });
-    list.forEach(function (m, i) { arrowRow(root, m, HEAD + 30 + i * ROW, xs, width); });
+    list.forEach(function (m, i) { arrowRow(root, m, HEAD + 30 + i * ROW, xs, width, list[0].arrow.time); });
     box.appendChild(root);
     $("seq-id").textContent = id;
   }
