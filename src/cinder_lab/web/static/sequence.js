@@ -16,6 +16,7 @@
   var ROW = 40;         // one message
   var BROKER = "broker";
   var FOLLOW = "";      // the select's value for "the newest request"
+  var MAX_REQUESTS = 100;
 
   var state = { requests: {}, selected: FOLLOW, shown: null, clicked: null };
   var onArrowClick = function () {};
@@ -40,6 +41,10 @@
     var i = list.length;
     while (i > 0 && before(m.arrow, list[i - 1].arrow)) { i -= 1; }
     list.splice(i, 0, m);
+    var ids = byStart();
+    ids.slice(MAX_REQUESTS).forEach(function (id) {  // the oldest go, unless picked
+      if (id !== state.selected) { delete state.requests[id]; }
+    });
     listRequests();
     var shown = current();
     if (shown === a.request || shown !== state.shown) { draw(); }
