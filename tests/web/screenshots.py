@@ -66,6 +66,11 @@ SHOTS = [
         (1280, 800),
     ),
     Shot(
+        "web-sequence-dropped-1920.png",
+        SEQ + "test_a_dropped_cast_ends_at_its_exchange[1920-1080]",
+        (1920, 1080),
+    ),
+    Shot(
         "web-sequence-rabbitmq-1280.png",
         SEQ_BROKER + "test_a_backup_as_a_sequence_on_rabbitmq",
         (1280, 800),
