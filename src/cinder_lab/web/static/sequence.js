@@ -162,6 +162,9 @@
       (a.note ? " (" + a.note + ")" : "") + (a.inferred ? "; sender inferred" : ""));
     g.appendChild(tip);
     if (state.clicked === m.seq) { g.classList.add("selected"); }  // kept across redraws
+    g.addEventListener("keydown", function (e) {  // Enter or space: as a click
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); g.dispatchEvent(new Event("click")); }
+    });
     g.addEventListener("click", function () {
       Array.prototype.forEach.call(root.querySelectorAll("g.arrow.selected"), function (x) {
         x.classList.remove("selected");
