@@ -160,3 +160,24 @@ def test_trace_sequence_cli_in_single_process_mode(memory_conf):
     assert bad.returncode == 1 and bad.stdout == ""
     (line,) = bad.stderr.strip().splitlines()
     assert line.endswith("--sequence prints text: leave out -f json")
+
+
+def test_a_message_nobody_took_yet_waits_at_the_broker():
+    waiting = event("01.000", 1, method="create_backup", queues=["cinder-backup.maqi-kilo"])
+    arrow = sequence.Sequence().arrow(waiting)
+    assert (arrow.sender, arrow.receivers, arrow.dropped) == (sequence.UNNAMED, ["broker"], False)
+    assert arrow.note == "waits in cinder-backup.maqi-kilo"
+    # A fanout to two schedulers, one of which took it: the other's queue still holds it.
+    fanout = event(
+        "01.100",
+        2,
+        kind="fanout",
+        method="update_service_capabilities",
+        queues=["cinder-scheduler_fanout_a", "cinder-scheduler_fanout_b"],
+        consumed_by=[f"{SCHED} (pid 3) from cinder-scheduler_fanout_a"],
+        args={"service_name": "volume", "host": "maqi-kilo@ceph"},
+        publisher=f"{VOLUME} [named in its args]",
+    )
+    arrow = sequence.Sequence().arrow(fanout)
+    assert (arrow.sender, arrow.receivers) == (VOLUME, [SCHED, "broker"])
+    assert arrow.note == "waits in cinder-scheduler_fanout_b" and arrow.inferred

@@ -23,7 +23,7 @@ import collections
 import datetime
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from cinder_lab.observe.correlate import TraceEvent
 
@@ -67,7 +67,6 @@ class Arrow:
     dropped: bool = False
     note: str = ""  # where a message that reached nobody ended
     inferred: bool = False  # the sender was inferred, not named by the broker
-    receivers_named: list[bool] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,8 +91,11 @@ class Sequence:
             note = f"dropped at exchange {ev.exchange or '(default)'}: no queue bound {bound}"
             receivers = [BROKER]
         elif len(ev.consumed_by) < len(ev.queues):
-            waiting = ev.queues[len(ev.consumed_by) :] if ev.consumed_by else ev.queues
-            note = f"waits in {', '.join(waiting)}"
+            # With several queues each consumer's label ends "from <queue>" (correlate).
+            waiting = [
+                q for q in ev.queues if not any(c.endswith(f" from {q}") for c in ev.consumed_by)
+            ]
+            note = f"waits in {', '.join(waiting or ev.queues)}"
             receivers.append(BROKER)
         if ev.kind == "call" and ev.msg_id:
             self._callers[ev.msg_id] = sender
@@ -111,7 +113,6 @@ class Sequence:
             dropped=ev.dropped,
             note=note,
             inferred=ev.publisher is None or " [" in ev.publisher,
-            receivers_named=[" [" not in c for c in ev.consumed_by],
         )
 
 
