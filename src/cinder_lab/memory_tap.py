@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from futurist import _thread as futurist_thread
 from kombu.transport import memory
 
 from cinder_lab import rpc
@@ -39,6 +40,7 @@ class Published:
     queues: list[str]
     envelope: dict = field(repr=False)
     order: int = 0  # this broker's publish count: the order of publishes with one time
+    serving: bool = False  # sent by a thread serving an RPC message (not the API's)
 
     @property
     def message(self) -> dict:
@@ -60,6 +62,16 @@ class Delivered:
     envelope: dict = field(repr=False)
 
 
+def _serving() -> bool:
+    """True in a thread of an RPC server's pool: a service sending while it serves a message.
+
+    oslo.messaging's threading executor is futurist's ThreadPoolExecutor, whose
+    workers are ``futurist._thread.ThreadWorker`` (futurist 3.x). Anything else
+    (the API or a client in this process, a service's own timer) is not serving.
+    """
+    return isinstance(threading.current_thread(), futurist_thread.ThreadWorker)
+
+
 def _tap_publish(original: Callable) -> Callable:
     def basic_publish(self, message, exchange, routing_key, **kwargs):
         # Ask the exchange where the message will go before it goes there.
@@ -73,6 +85,7 @@ def _tap_publish(original: Callable) -> Callable:
             queues=[q for q in queues if q],
             envelope=envelope_mod.decode(message.get("body")),
             order=order,
+            serving=_serving(),
         )
         for listener in list(_LISTENERS):
             listener(event)

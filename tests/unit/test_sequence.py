@@ -181,3 +181,24 @@ def test_a_message_nobody_took_yet_waits_at_the_broker():
     arrow = sequence.Sequence().arrow(fanout)
     assert (arrow.sender, arrow.receivers) == (VOLUME, [SCHED, "broker"])
     assert arrow.note == "waits in cinder-scheduler_fanout_b" and arrow.inferred
+
+
+def test_the_api_sending_again_with_its_request_id_is_not_taken_for_a_service(lab):
+    # One context for two API calls (as a scenario does): the backup's cast comes from the
+    # API, not from the volume service that took the last message of that request.
+    ctxt = context.get_admin_context()
+    events: list[TraceEvent] = []
+    with trace.MemoryTap() as tap:
+        correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
+        vol = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
+        bak = backup_api.API().create(ctxt, vol.id)
+        assert wait(db.backup_get, bak.id).status == "available"
+        trace.run(tap.records(poll=0.05), correlator, events.append, timeout=2)
+    seq = sequence.Sequence()
+    mine = [seq.arrow(ev) for ev in sequence.in_publish_order(events)]
+    story = [(a.label.split(" v")[0], a.sender) for a in mine if a.request == ctxt.request_id]
+    assert story == [
+        ("create_volume", sequence.UNNAMED),
+        ("create_volume", SCHED),
+        ("create_backup", sequence.UNNAMED),
+    ]

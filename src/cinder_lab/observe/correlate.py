@@ -45,6 +45,8 @@ class TraceEvent:
     # The request it belongs to: its own request id, or for a reply (which carries no
     # context) its call's.
     request: str | None = None
+    # In-process: sent while serving an RPC message, or not (the API); None on RabbitMQ.
+    serving: bool | None = None
 
     @property
     def dropped(self) -> bool:
@@ -76,6 +78,7 @@ def make_event(raw: Raw) -> TraceEvent:
         node=raw.node,
         order=raw.order,
         request=msg.get("_context_request_id"),
+        serving=raw.serving,
     )
 
 
@@ -160,7 +163,8 @@ class Correlator:
             call = self.calls.get(ev.msg_id or "")
             if ev.kind == "reply" and call is not None and call.consumed_by:
                 ev.publisher = f"{call.consumed_by[0].split(' [')[0]} [it took the call]"
-            elif ev.request_id in self.by_request:
+            elif ev.request_id in self.by_request and ev.serving is not False:
+                # Not when the API (in-process, seen serving nothing) sends again with its id.
                 ev.publisher = f"{self.by_request[ev.request_id]} [same request id]"
             elif _reporter(ev):
                 ev.publisher = f"{_reporter(ev)} [named in its args]"

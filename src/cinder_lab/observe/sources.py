@@ -40,6 +40,8 @@ class Raw:
     time: datetime.datetime = field(default_factory=datetime.datetime.now)
     node: str | None = None  # the broker node that saw it (its connection's node)
     order: int = 0  # the broker's publish order, as the tap received the copies
+    # In-process only: sent while serving an RPC message (True) or not (False: the API).
+    serving: bool | None = None
 
 
 # Tap queues; a tap of a trace that turned the firehose on (or took that over) is OWNED.
@@ -232,7 +234,7 @@ class MemoryTap:
             existing = memory_tap.queues()
             routed = [q for q in ev.queues if q in existing]
             raw = Raw("publish", ev.exchange, ev.routing_key, routed, ev.envelope, None)
-            raw.time, raw.order = ev.time or raw.time, ev.order
+            raw.time, raw.order, raw.serving = ev.time or raw.time, ev.order, ev.serving
             self._inbox.put(raw)
 
         def delivered(ev: memory_tap.Delivered) -> None:
