@@ -10,7 +10,7 @@
 
   var NS = "http://www.w3.org/2000/svg";
   var TIME_W = 96;      // the publish-time column
-  var COL_MIN = 170;    // a lifeline's least width: the SVG scrolls sideways past that
+  var COL_MIN = 150;    // a lifeline's least width: the SVG scrolls sideways past that
   var COL_MAX = 300;
   var HEAD = 48;        // lifeline boxes
   var ROW = 40;         // one message
