@@ -14,16 +14,18 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from cinder_lab import context, rpc
+from cinder_lab import context
 from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
-from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe.sequence import BROKER, UNNAMED
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status, wait_until
 from tests.web.conftest import open_page, screenshot
-from tests.web.test_live_view import load
+from tests.web.test_live_view import (
+    load,
+    release,  # noqa: F401 - lab_release kilo, then current
+)
 
 API = UNNAMED  # in-process the API is this process: the broker names no sender for it
 SCHED, BACKUP, VOLUME = (
@@ -45,16 +47,6 @@ TODAY = [
     ("reply to remove_export", "reply", VOLUME, BACKUP),
 ]
 KILO = [("create_backup", "cast", API, BACKUP)]
-
-
-@pytest.fixture(params=["kilo", "current"])
-def release(request: pytest.FixtureRequest, memory_conf: object):
-    """``[DEFAULT] lab_release`` for the test, set before the ``lab`` fixture starts."""
-    CONF.set_override("lab_release", request.param)
-    rpc.reset_version_caps()
-    yield request.param
-    CONF.clear_override("lab_release")
-    rpc.reset_version_caps()
 
 
 def arrows(page) -> list[dict]:
@@ -139,7 +131,15 @@ def labels_apart(page) -> None:
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (1920, 1080)])
-def test_a_backup_as_a_sequence(release, lab, live, browser, width, height, tmp_path):
+def test_a_backup_as_a_sequence(
+    release,  # noqa: F811 - the imported fixture
+    lab,
+    live,
+    browser,
+    width,
+    height,
+    tmp_path,
+):
     vol = wait_status(db.volume_get, volume_api.API().create(context.get_admin_context(), 1).id)
     p = open_page(browser, width=width, height=height)
     try:
