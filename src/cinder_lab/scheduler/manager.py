@@ -38,8 +38,18 @@ class SchedulerManager(manager.Manager):
         """Ask every volume (today also backup) service to report, as Cinder does at start."""
         ctxt = context.get_admin_context()
         self.volume_rpcapi.publish_service_capabilities(ctxt)
-        if not config.is_kilo():
+        if config.is_kilo():
+            return  # Kilo's backup services had no capabilities to publish
+        try:
             self.backup_rpcapi.publish_service_capabilities(ctxt)
+        except exception.ServiceTooOld as e:
+            # As Cinder: a cinder-backup older than 2.2 cannot report; normal mid-upgrade.
+            LOG.warning(
+                "Failed to notify about cinder-backup service capabilities for host %s. "
+                "This is normal during a live upgrade. Error: %s",
+                self.host,
+                e,
+            )
 
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
         """A volume this scheduler took but never handed on turns ``error``.
