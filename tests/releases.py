@@ -90,3 +90,66 @@ def context_keys(events: list) -> set[int]:
         for e in events
         if "method" in e.message
     }
+
+
+# One mechanism: what each rpcapi method sends under a given version cap, from
+# Cinder's rpcapi modules (1.x forms: 2015.1.4; 3.x and 2.x forms: master, the
+# cycle that became 29.0.0). A Kilo client is a client capped at Kilo's
+# versions (volume 1.23, backup 1.0, scheduler 1.7); today's client pinned by an
+# old services row is one capped at that row's version. (api, method, cap) ->
+# (method, routing key, version, sorted argument names), or the exception's name
+# when nothing may be sent.
+KILO_Q = f"cinder-volume.{BACKEND}"  # Kilo's server queue (and today's below 3.6)
+SCHEDULER_CAPS = "capabilities", "host", "service_name"
+PINNED = [
+    # scheduler/rpcapi.py create_volume: 1.2 with ids (Kilo); 3.0 drops backup_id below 3.10.
+    ("scheduler", "create_volume", "1.7", ("create_volume", "cinder-scheduler", "1.2",
+        ["filter_properties", "image_id", "request_spec", "snapshot_id", "topic", "volume_id"])),
+    ("scheduler", "create_volume", "3.9", ("create_volume", "cinder-scheduler", "3.0",
+        ["filter_properties", "image_id", "request_spec", "snapshot_id", "volume"])),
+    ("scheduler", "create_volume", "3.12", ("create_volume", "cinder-scheduler", "3.0",
+        ["backup_id", "filter_properties", "image_id", "request_spec", "snapshot_id", "volume"])),
+    # update_service_capabilities: Kilo's plain prepare(fanout=True) sent the target's 1.0;
+    # below 3.3 today sends 3.0 without cluster_name and timestamp.
+    ("scheduler", "update_service_capabilities", "1.7",
+        ("update_service_capabilities", "cinder-scheduler_fanout", "1.0", sorted(SCHEDULER_CAPS))),
+    ("scheduler", "update_service_capabilities", "3.2",
+        ("update_service_capabilities", "cinder-scheduler_fanout", "3.0", sorted(SCHEDULER_CAPS))),
+    ("scheduler", "update_service_capabilities", "3.3",
+        ("update_service_capabilities", "cinder-scheduler_fanout", "3.3",
+         sorted([*SCHEDULER_CAPS, "cluster_name", "timestamp"]))),
+    # notify_service_capabilities: ServiceTooOld below 3.1; 3.1 names the backend 'host'.
+    ("scheduler", "notify_service_capabilities", "1.7", "ServiceTooOld"),
+    ("scheduler", "notify_service_capabilities", "3.0", "ServiceTooOld"),
+    ("scheduler", "notify_service_capabilities", "3.4", ("notify_service_capabilities",
+        "cinder-scheduler", "3.1", ["capabilities", "host", "service_name"])),
+    ("scheduler", "notify_service_capabilities", "3.5", ("notify_service_capabilities",
+        "cinder-scheduler", "3.5", ["backend", "capabilities", "service_name", "timestamp"])),
+    # create_backup through the scheduler: 3.12 (Ussuri) or nothing; sent at the default 3.0.
+    ("scheduler", "create_backup", "3.11", "ServiceTooOld"),
+    ("scheduler", "create_backup", "3.12", ("create_backup", "cinder-scheduler", "3.0",
+        ["backup"])),
+    # volume/rpcapi.py create_volume: 1.4 with ids to host@backend; 3.0, topic per backend at 3.6.
+    ("volume", "create_volume", "1.23", ("create_volume", KILO_Q, "1.4",
+        ["allow_reschedule", "cgsnapshot_id", "consistencygroup_id", "filter_properties",
+         "image_id", "request_spec", "snapshot_id", "source_replicaid", "source_volid",
+         "volume_id"])),
+    ("volume", "create_volume", "3.5", ("create_volume", KILO_Q, "3.0",
+        ["allow_reschedule", "filter_properties", "request_spec", "volume"])),
+    ("volume", "create_volume", "3.20", ("create_volume", QUEUE, "3.0",
+        ["allow_reschedule", "filter_properties", "request_spec", "volume"])),
+    ("volume", "publish_service_capabilities", "1.23",
+        ("publish_service_capabilities", "cinder-volume_fanout", "1.2", [])),
+    ("volume", "publish_service_capabilities", "3.20",
+        ("publish_service_capabilities", "cinder-volume_fanout", "3.0", [])),
+    ("volume", "get_backup_device", "3.20", ("get_backup_device", QUEUE, "3.17",
+        ["async_call", "backup", "want_objects"])),
+    # backup/rpcapi.py create_backup: the id at 1.0 (Kilo), the object at 2.0.
+    ("backup", "create_backup", "1.0", ("create_backup", "cinder-backup.maqi-kilo", "1.0",
+        ["backup_id"])),
+    ("backup", "create_backup", "2.4", ("create_backup", "cinder-backup.maqi-kilo", "2.0",
+        ["backup"])),
+    ("backup", "publish_service_capabilities", "2.1", "ServiceTooOld"),
+    ("backup", "publish_service_capabilities", "2.2",
+        ("publish_service_capabilities", "cinder-backup_fanout", "2.2", [])),
+]  # fmt: skip
