@@ -22,6 +22,7 @@ __all__ = [
     "OBJ_VERSIONS",
     "CinderComparableObject",
     "CinderObject",
+    "CinderObjectDictCompat",
     "CinderObjectRegistry",
     "CinderObjectSerializer",
     "CinderPersistentObject",
@@ -58,6 +59,27 @@ class CinderObject(base.VersionedObject):
     def __contains__(self, name: str) -> bool:
         # Cinder answers ``'name' in obj`` for its extra (alias) fields too.
         return name in self.obj_extra_fields or super().__contains__(name)
+
+
+class CinderObjectDictCompat(base.VersionedObjectDictCompat):
+    """``obj['key']`` and ``obj.get('key')``; mirrors cinder.objects.base.CinderObjectDictCompat.
+
+    Cinder's schedulers read a RequestSpec as the dict it once was.
+    """
+
+    def get(self, key: str, value: object = base._NotSpecifiedSentinel) -> object:
+        if key not in self.obj_fields:
+            return None  # as Cinder: an unknown key reads as None, not KeyError
+        if (
+            value is not base._NotSpecifiedSentinel
+            and key not in self.obj_extra_fields
+            and not self.obj_attr_is_set(key)
+        ):
+            return value
+        try:
+            return getattr(self, key)
+        except NotImplementedError:  # an unset field that cannot be lazy-loaded
+            return None
 
 
 class CinderPersistentObject:
