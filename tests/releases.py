@@ -53,6 +53,41 @@ CURRENT_CREATE = [
         ["allow_reschedule", "filter_properties", "request_spec", "volume"],
     ),
 ]
+# What the filter scheduler puts into create_volume's filter_properties (filter_scheduler.py
+# _get_weighted_candidates, populate_filter_properties, _add_retry_host/_backend), and the
+# request spec the API builds (volume/flows/api/create_volume.py), at 2015.1.4 and master.
+POOL = f"{BACKEND}#ceph"
+FILTER_PROPERTIES = sorted(
+    ["retry", "request_spec", "config_options", "volume_type", "resource_type"]
+    + ["size", "availability_zone", "user_id", "metadata", "qos_specs"]
+)
+RETRY = {
+    "kilo": {"num_attempts": 1, "hosts": [POOL]},
+    "current": {"num_attempts": 1, "backends": [POOL], "hosts": [POOL]},
+}
+KILO_SPEC_KEYS = [
+    "cgsnapshot_id", "consistencygroup_id", "image_id", "snapshot_id", "source_replicaid",
+    "source_volid", "volume_id", "volume_properties", "volume_type",
+]  # fmt: skip
+# Kilo's EntryCreateTask volume_properties; master's drops replication_status and
+# source_replicaid and adds qos_specs and group_id.
+KILO_VOLUME_PROPERTIES = [
+    "attach_status", "availability_zone", "cgsnapshot_id", "consistencygroup_id",
+    "display_description", "display_name", "encryption_key_id", "metadata", "multiattach",
+    "project_id", "replication_status", "reservations", "size", "snapshot_id",
+    "source_replicaid", "source_volid", "status", "user_id", "volume_type_id",
+]  # fmt: skip
+CURRENT_VOLUME_PROPERTIES = sorted(
+    {*KILO_VOLUME_PROPERTIES, "qos_specs", "group_id"} - {"replication_status", "source_replicaid"}
+)
+# Today's RequestSpec(**kwargs): the fields the API's VolumeCastTask gives it.
+CURRENT_SPEC_FIELDS = [
+    "availability_zones", "backup_id", "cgsnapshot_id", "consistencygroup_id", "group_id",
+    "image_id", "snapshot_id", "source_volid", "volume", "volume_id", "volume_properties",
+    "volume_type",
+]  # fmt: skip
+OBJECT_VERSIONS = {"Volume": "1.9", "RequestSpec": "1.5", "VolumeProperties": "1.1"}
+
 KILO_BACKUP = [("cast", "create_backup", "cinder-backup.maqi-kilo", "1.0", ["backup_id"])]
 CURRENT_BACKUP = [
     ("cast", "create_backup", "cinder-scheduler", "3.0", ["backup"]),

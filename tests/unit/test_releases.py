@@ -18,7 +18,20 @@ from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status as wait
-from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, context_keys, requests
+from tests.releases import (
+    BACKEND,
+    CONTEXT_KEYS,
+    CURRENT_SPEC_FIELDS,
+    CURRENT_VOLUME_PROPERTIES,
+    EXPECTED,
+    FILTER_PROPERTIES,
+    KILO_SPEC_KEYS,
+    KILO_VOLUME_PROPERTIES,
+    OBJECT_VERSIONS,
+    RETRY,
+    context_keys,
+    requests,
+)
 
 
 @pytest.fixture(params=["kilo", "current"])
@@ -55,6 +68,9 @@ def test_create_volume_messages(lab_of, release, published):
     assert (vol.status, vol.host) == ("available", f"{BACKEND}#ceph")
     assert requests(published) == EXPECTED[release]["create"]
     assert context_keys(published) == {CONTEXT_KEYS[release]}
+    assert vol.scheduled_at is not None  # set with the host, by the scheduler
+    to_backend = next(e for e in published if e.routing_key.startswith("cinder-volume"))
+    check_filter_properties(release, to_backend.message["args"])
     if release == "current":
         # The first create_volume (a capability report may be published before it).
         first = next(e for e in published if e.message.get("method") == "create_volume")
@@ -62,6 +78,34 @@ def test_create_volume_messages(lab_of, release, published):
         assert volume["versioned_object.name"] == "Volume"
         assert volume["versioned_object.namespace"] == "cinder"
         assert volume["versioned_object.version"] == "1.9"
+
+
+def check_filter_properties(release: str, args: dict) -> None:
+    """The backend's create_volume: filter_properties and request_spec as Cinder builds them."""
+    props = args["filter_properties"]
+    assert sorted(props) == FILTER_PROPERTIES
+    assert props["retry"] == RETRY[release]
+    assert (props["size"], props["availability_zone"], props["config_options"]) == (1, "nova", {})
+    as_dict = props["request_spec"]
+    assert as_dict["resource_properties"] == as_dict["volume_properties"]
+    if release == "kilo":
+        assert sorted(args["request_spec"]) == sorted([*KILO_SPEC_KEYS, "resource_properties"])
+        assert sorted(as_dict["volume_properties"]) == KILO_VOLUME_PROPERTIES
+        return
+    spec = args["request_spec"]
+    data = spec["versioned_object.data"]
+    assert sorted(data) == CURRENT_SPEC_FIELDS
+    assert "resource_properties" not in data  # an alias that never travels in the object
+    found = {
+        spec["versioned_object.name"]: spec["versioned_object.version"],
+        **{
+            o["versioned_object.name"]: o["versioned_object.version"]
+            for o in (data["volume"], data["volume_properties"])
+        },
+    }
+    assert found == OBJECT_VERSIONS
+    assert sorted(data["volume_properties"]["versioned_object.data"]) == CURRENT_VOLUME_PROPERTIES
+    assert data["volume"]["versioned_object.data"]["host"] == f"{BACKEND}#ceph"  # placed
 
 
 def test_create_backup_messages(lab_of, release, published):

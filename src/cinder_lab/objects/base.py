@@ -32,9 +32,17 @@ __all__ = [
 # Cinder's OBJ_VERSIONS history (cinder/objects/base.py, master), trimmed to the lab's
 # objects: '1.38' is Cinder's base (pre-history) and '1.39' added Volume 1.9 (use_quota).
 # Services report the newest as object_current_version; peers pin to the oldest.
+_BASE_1_38 = {
+    "Backup": "1.7",
+    "BackupDeviceInfo": "1.0",
+    "RequestSpec": "1.5",
+    "Volume": "1.8",
+    "VolumeProperties": "1.1",
+    "VolumeType": "1.3",
+}
 OBJ_VERSIONS: dict[str, dict[str, str]] = {
-    "1.38": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.8"},
-    "1.39": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.9"},
+    "1.38": _BASE_1_38,
+    "1.39": {**_BASE_1_38, "Volume": "1.9"},
 }
 OBJ_VERSIONS_CURRENT = "1.39"
 

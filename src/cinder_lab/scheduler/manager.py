@@ -194,6 +194,9 @@ class SchedulerManager(manager.Manager):
             return  # changed meanwhile (e.g. failed by a cleanup): nothing to send
         filter_properties = filter_scheduler.filter_properties_for(request_spec, host)
         placed = Volume.from_row(db.volume_get(volume.id), context)
+        if isinstance(request_spec, RequestSpec):
+            # Cinder's volume_update_db places the spec's own Volume: it travels placed.
+            request_spec.volume = placed
         self.volume_rpcapi.create_volume(context, placed, request_spec, filter_properties)
 
     @staticmethod
