@@ -75,7 +75,7 @@ class VersionMismatch:
             s.check(asks == [("call", "3.2")], "get_backup_device is a call at 3.2 (pinned)")
             continued = [e for e in events if e.message.get("method") == "continue_backup"]
             s.check(not continued, "no continue_backup: the device came back in the reply")
-            self.check_objects(s, events)
+        self.check_objects(s, events)
 
         s.step("4. A services row with no version (left by a Kilo-era service)")
         db.service_create(
@@ -103,6 +103,9 @@ class VersionMismatch:
         volume = sent.get("initialize_connection", {}).get("volume", {})
         backup = sent.get("get_backup_device", {}).get("backup", {})
         s.step("3. The objects follow the oldest object_current_version")
+        if not s.broker.can_trace:
+            s.say("(this broker's messages cannot be read here: see `cinder-lab trace`)")
+            return
         s.check(
             volume.get("versioned_object.version") == "1.8",
             "initialize_connection carries Volume 1.8 (capped at objects 1.38), not 1.9",
