@@ -260,13 +260,11 @@ def _minimum_version(attribute: str, binary: str | None) -> str | None:
     Every row counts, down and disabled ones too, as in Cinder; a row with no
     version (a Kilo-era service) raises ServiceTooOld. No row: None.
     """
-    versions = [
-        getattr(row, attribute)
-        for row in db.service_get_all()
-        if binary is None or row.binary == binary
-    ]
-    if any(v is None for v in versions):
-        raise exception.ServiceTooOld(binary=binary or "a")
+    rows = [row for row in db.service_get_all() if binary is None or row.binary == binary]
+    for row in rows:
+        if getattr(row, attribute) is None:
+            raise exception.ServiceTooOld(binary=row.binary)
+    versions = [getattr(row, attribute) for row in rows]
     return min(versions, key=versionutils.convert_version_to_tuple, default=None)
 
 
