@@ -39,6 +39,6 @@ class BackupAPI(rpc.RPCAPI):
 
     @rpc.assert_min_rpc_version("2.2")
     def publish_service_capabilities(self, ctxt: RequestContext) -> None:
-        """Stein on: fanout, every backup service reports to the schedulers."""
+        """Ussuri on (2.2): fanout, every backup service reports to the schedulers."""
         cctxt = self._get_cctxt(version="2.2", fanout=True)
         cctxt.cast(ctxt, "publish_service_capabilities")

@@ -1,6 +1,6 @@
 """RequestSpec and VolumeProperties; mirror cinder/objects/request_spec.py of today's Cinder.
 
-Since Newton (scheduler RPC 2.2) the API sends the scheduler a RequestSpec
+Since scheduler RPC 2.2 the API sends the scheduler a RequestSpec
 object, and the scheduler hands the same object on to the volume service; Kilo
 sent a plain dict with the same keys. The scheduler reads it as a dict
 (``CinderObjectDictCompat``), and ``resource_properties`` is an alias of
@@ -19,7 +19,7 @@ __all__ = ["RequestSpec", "VolumeProperties"]
 
 @base.CinderObjectRegistry.register
 class RequestSpec(base.CinderObject, base.CinderObjectDictCompat, base.CinderComparableObject):
-    """What to place; Cinder's RequestSpec 1.5 (1.5 added availability_zones, Train)."""
+    """What to place; Cinder's RequestSpec 1.5 (1.5 added availability_zones, Rocky)."""
 
     VERSION = "1.5"
 
