@@ -104,6 +104,34 @@ EXPECTED = {
 }
 
 
+def check_filter_properties(release: str, args: dict) -> None:
+    """The backend's create_volume: filter_properties and request_spec as Cinder builds them."""
+    props = args["filter_properties"]
+    assert sorted(props) == FILTER_PROPERTIES
+    assert props["retry"] == RETRY[release]
+    assert (props["size"], props["availability_zone"], props["config_options"]) == (1, "nova", {})
+    as_dict = props["request_spec"]
+    assert as_dict["resource_properties"] == as_dict["volume_properties"]
+    if release == "kilo":
+        assert sorted(args["request_spec"]) == sorted([*KILO_SPEC_KEYS, "resource_properties"])
+        assert sorted(as_dict["volume_properties"]) == KILO_VOLUME_PROPERTIES
+        return
+    spec = args["request_spec"]
+    data = spec["versioned_object.data"]
+    assert sorted(data) == CURRENT_SPEC_FIELDS
+    assert "resource_properties" not in data  # an alias that never travels in the object
+    found = {
+        spec["versioned_object.name"]: spec["versioned_object.version"],
+        **{
+            o["versioned_object.name"]: o["versioned_object.version"]
+            for o in (data["volume"], data["volume_properties"])
+        },
+    }
+    assert found == OBJECT_VERSIONS
+    assert sorted(data["volume_properties"]["versioned_object.data"]) == CURRENT_VOLUME_PROPERTIES
+    assert data["volume"]["versioned_object.data"]["host"] == f"{BACKEND}#ceph"  # placed
+
+
 def requests(events: list) -> list[tuple]:
     """(kind, method, routing key, version, argument names) of each request, as published."""
     return [

@@ -21,14 +21,8 @@ from tests.procs import wait_status as wait
 from tests.releases import (
     BACKEND,
     CONTEXT_KEYS,
-    CURRENT_SPEC_FIELDS,
-    CURRENT_VOLUME_PROPERTIES,
     EXPECTED,
-    FILTER_PROPERTIES,
-    KILO_SPEC_KEYS,
-    KILO_VOLUME_PROPERTIES,
-    OBJECT_VERSIONS,
-    RETRY,
+    check_filter_properties,
     context_keys,
     requests,
 )
@@ -78,34 +72,6 @@ def test_create_volume_messages(lab_of, release, published):
         assert volume["versioned_object.name"] == "Volume"
         assert volume["versioned_object.namespace"] == "cinder"
         assert volume["versioned_object.version"] == "1.9"
-
-
-def check_filter_properties(release: str, args: dict) -> None:
-    """The backend's create_volume: filter_properties and request_spec as Cinder builds them."""
-    props = args["filter_properties"]
-    assert sorted(props) == FILTER_PROPERTIES
-    assert props["retry"] == RETRY[release]
-    assert (props["size"], props["availability_zone"], props["config_options"]) == (1, "nova", {})
-    as_dict = props["request_spec"]
-    assert as_dict["resource_properties"] == as_dict["volume_properties"]
-    if release == "kilo":
-        assert sorted(args["request_spec"]) == sorted([*KILO_SPEC_KEYS, "resource_properties"])
-        assert sorted(as_dict["volume_properties"]) == KILO_VOLUME_PROPERTIES
-        return
-    spec = args["request_spec"]
-    data = spec["versioned_object.data"]
-    assert sorted(data) == CURRENT_SPEC_FIELDS
-    assert "resource_properties" not in data  # an alias that never travels in the object
-    found = {
-        spec["versioned_object.name"]: spec["versioned_object.version"],
-        **{
-            o["versioned_object.name"]: o["versioned_object.version"]
-            for o in (data["volume"], data["volume_properties"])
-        },
-    }
-    assert found == OBJECT_VERSIONS
-    assert sorted(data["volume_properties"]["versioned_object.data"]) == CURRENT_VOLUME_PROPERTIES
-    assert data["volume"]["versioned_object.data"]["host"] == f"{BACKEND}#ceph"  # placed
 
 
 def test_create_backup_messages(lab_of, release, published):
