@@ -245,6 +245,38 @@
     }
   }
 
+  // -- the command box (single-process mode) -----------------------------------------------
+
+  function loadCommands() {
+    fetch("/api/commands").then(function (r) { return r.json(); }).then(function (b) {
+      if (!b.on) { return; }
+      $("commands").hidden = false;
+      $("command-form").addEventListener("submit", function (e) {
+        e.preventDefault();
+        runCommand($("command").value);
+      });
+    });
+  }
+
+  function runCommand(line) {
+    var out = $("command-output");
+    $("command-run").disabled = true;
+    fetch("/api/commands/run", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ command: line }) })
+      .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+      .then(function (rb) {
+        var entry = el("div", rb[0] ? "ran" : "refused");
+        entry.appendChild(el("b", "", "$ " + line.trim()));
+        entry.appendChild(document.createTextNode("\n" + (rb[0] ? rb[1].output.join("\n") :
+          "ERROR: " + rb[1].error)));
+        out.hidden = false;
+        out.insertBefore(entry, out.firstChild);
+        out.dataset.last = rb[0] ? "ok" : "refused";
+        if (rb[0]) { $("command").value = ""; }
+      })
+      .finally(function () { $("command-run").disabled = false; });
+  }
+
   // -- wiring --------------------------------------------------------------------------------
 
   function connect() {
@@ -279,5 +311,6 @@
     connect();
   });
   loadStories();
+  loadCommands();
   setInterval(tickAges, 1000);
 })();
