@@ -43,7 +43,7 @@ def services_behind(page, queue_id: str) -> list[str]:
     """The first line of every services box the queue leads to, through its consumer."""
     return page.evaluate(
         """id => window.cinderLab.cy.getElementById(id).successors('node.service')
-                .map(n => n.data('label').split('\\n')[0])""",
+                .map(n => n.data('details').split('\\n')[0])""",
         queue_id,
     )
 

@@ -3,7 +3,7 @@
 Lab-only. Four renderings of one graph: Mermaid text (renders on GitHub and
 in many editors), Graphviz DOT (``dot -Tsvg``), Cytoscape.js elements (the
 live view of ``cinder-lab web``), and a self-contained HTML page drawn with the
-same vendored Cytoscape.js and layered dagre layout as the live view, its
+same vendored Cytoscape.js and column layout as the live view, its
 scripts inlined, so it opens from a file with nothing fetched. Dead ends are
 marked: a queue nobody consumes, an exchange with no binding (whatever is
 published there is dropped), a service that is down.
@@ -196,6 +196,10 @@ def dot(topo: Topology) -> str:
 KINDS = ("exchange", "queue", "consumer", "service")
 _HEX = re.compile(r"_([0-9a-f]{8})[0-9a-f]{24}$")
 _CHAR_W, _LINE_H = 7.3, 16  # monospace 12 px: box sizes known before any drawing
+# Characters per line in each column's boxes: names wrap at their dots, so the four
+# columns fit 860 px (a 1280 px window beside the page's side panel) at 12 px or more.
+COLUMN_CHARS = (18, 26, 22, 26)
+_STRONG, _WEAK = " .:", "-_"  # a line ends after one of these (strong first) or before "@"
 
 
 def _short(line: str) -> str:
@@ -203,16 +207,61 @@ def _short(line: str) -> str:
     return _HEX.sub(lambda m: f"_{m.group(1)}\u2026", line)
 
 
-def elements(topo: Topology) -> list[dict]:
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, cut at a space, dot or before an @ where one
+    is in the second half of the line, else after a dash or underscore, else anywhere."""
+    out = []
+    while len(text) > width:
+        strong = [
+            i for i in range(width // 2, width + 1) if text[i - 1] in _STRONG or text[i] == "@"
+        ]
+        weak = [i for i in range(width // 3, width + 1) if text[i - 1] in _WEAK]
+        cut = (strong or weak or [width])[-1]
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return out + [text] if text else out
+
+
+def _box_lines(topo: Topology, key: str, n: Node, callers: dict[str, str]) -> list[str]:
+    """What a box says: its name wrapped, then one status line, so a box that turns dead
+    (or comes back) keeps its height and the boxes around it stay where they are."""
+    chars = COLUMN_CHARS[n.column]
+    name = wrap(_short(n.lines[0]), chars)
+    if n.column == 0:
+        kind = n.lines[1].removeprefix("exchange").strip(" ()") or "direct"
+        return name + [f"{kind}: NO BINDING" if n.dead else f"{kind} exchange"]
+    if n.column == 1:
+        q = topo.queue(key[2:])
+        status = n.lines[1].replace(" consumer(s)", " consumer" + "s" * (q.consumers != 1))
+        if q.kind == "reply" and key[2:] in callers:
+            return name + [
+                status.split(",")[0] + ", in use",
+                *wrap(f"by {callers[key[2:]]}", chars),
+            ]
+        return name + ([status.split(",")[0] + ", NO CONSUMER"] if n.dead else [status])
+    if n.column == 2:
+        process, _, pid = n.lines[1].partition(" pid ")
+        return wrap(process, chars) + ([f"pid {pid}"] if pid else []) + [n.lines[2]]
+    return wrap(n.lines[0], chars) + [n.lines[1].removeprefix("services ")]
+
+
+def elements(topo: Topology, callers: dict[str, str] | None = None) -> list[dict]:
     """Cytoscape.js elements with ids that stay the same across snapshots.
 
     Node ids are the graph's keys (``ex:openstack``, ``q:cinder-backup.maqi-kilo``,
     ``consumer:<connection>``, ``svc:<row id>``), so a live page can update in
     place. A binding key is written into its queue's box when it differs from
-    the queue's name (fanouts), not across the edge. Box sizes are set here
-    from the text, so the layout never lets two boxes overlap.
+    the queue's name (fanouts), not across the edge. Each column has one box
+    width (``COLUMN_CHARS``) and names wrap inside it, so the page's layout
+    knows every size before drawing. ``callers`` names the caller of each reply
+    queue a recent ``call`` used: such a queue is in use, not a dead end, even
+    while the broker has not listed its consumer yet.
     """
+    callers = callers or {}
     g = build(topo)
+    for key in callers:
+        if f"q:{key}" in g.nodes:
+            g.nodes[f"q:{key}"].dead = False
     key_of = {n.id: key for key, n in g.nodes.items()}
     keys: dict[str, list[str]] = {}
     for e in g.edges:
@@ -221,8 +270,8 @@ def elements(topo: Topology) -> list[dict]:
             keys.setdefault(dst, []).append(f"key {e.label}")
     out: list[dict] = []
     for key, n in g.nodes.items():
-        lines = [_short(line) for line in n.lines] + keys.get(key, [])
-        width = max(len(line) for line in lines) * _CHAR_W + 24
+        extra = [w for k in keys.get(key, []) for w in wrap(k, COLUMN_CHARS[n.column])]
+        lines = _box_lines(topo, key, n, callers) + extra
         data = {
             "id": key,
             "label": "\n".join(lines),
@@ -230,23 +279,15 @@ def elements(topo: Topology) -> list[dict]:
             "kind": KINDS[n.column],
             "column": n.column,
             "dead": n.dead,
-            "w": round(width),
-            "h": len(lines) * _LINE_H + 14,
+            "w": round(COLUMN_CHARS[n.column] * _CHAR_W + 20),
+            "h": len(lines) * _LINE_H + 12,
         }
         out.append(
             {"group": "nodes", "data": data, "classes": KINDS[n.column] + (" dead" * n.dead)}
         )
-    # One width per column: every edge then leaves a box from its side, never across it.
-    widest: dict[int, int] = {}
-    for el in out:
-        widest[el["data"]["column"]] = max(widest.get(el["data"]["column"], 0), el["data"]["w"])
-    for el in out:
-        el["data"]["w"] = widest[el["data"]["column"]]
     for e in g.edges:
         src, dst = key_of[e.src], key_of[e.dst]
-        span = g.by_id(e.dst).column - g.by_id(e.src).column
         data = {"id": f"{src}->{dst}", "source": src, "target": dst, "key": e.label}
-        data["span"] = max(span, 1)
         out.append({"group": "edges", "data": data, "classes": "dead" if e.dead else ""})
     return out
 
@@ -282,7 +323,7 @@ def _rows(topo: Topology) -> str:
 
 
 def html_page(topo: Topology) -> str:
-    """One self-contained page: the live view's layered graph (scripts inlined), then a table."""
+    """One self-contained page: the live view's graph (scripts inlined), then a table."""
     when = datetime.datetime.now().isoformat(timespec="seconds")
     dead = topo.dead_ends()
     summary = (
@@ -293,8 +334,7 @@ def html_page(topo: Topology) -> str:
     # JSON inside a script element: "<" escaped so no text can close it.
     data = json.dumps(elements(topo)).replace("<", "\\u003c")
     scripts = "\n".join(
-        _inline_script(_asset(name))
-        for name in ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "graph.js")
+        _inline_script(_asset(name)) for name in ("vendor/cytoscape.min.js", "graph.js")
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

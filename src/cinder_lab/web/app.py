@@ -1,7 +1,7 @@
 """The web app: the page, its JSON API and its event stream.
 
 Lab-only. Starlette routes: ``/`` the page, ``/static`` its scripts (Cytoscape.js
-and dagre shipped in the package: nothing is fetched from the internet),
+shipped in the package: nothing is fetched from the internet),
 ``/api/topology`` the graph, services and dead ends as JSON,
 ``/api/messages`` the last messages, ``/api/events`` server-sent events
 (``topology``, ``message``, ``story``, ``status``), ``/api/stories`` story

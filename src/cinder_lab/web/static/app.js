@@ -169,7 +169,7 @@
     var p = exchange.position();
     var id = "drop-" + m.seq;
     var mark = lab.cy.add({ group: "nodes", classes: "drop-mark",
-      data: { id: id, label: "✕ DROPPED " + m.routing_key, seq: m.seq },
+      data: { id: id, label: "✕ DROPPED " + m.routing_key, seq: m.seq, exchange: exchange.id() },
       position: { x: p.x, y: p.y + exchange.height() / 2 + 14 } });
     setTimeout(function () { if (mark.inside()) { mark.remove(); } }, DROP_MARK_MS);
   }
@@ -312,5 +312,6 @@
   });
   loadStories();
   loadCommands();
+  $("graph-tidy").addEventListener("click", function () { if (lab.cy) { CinderGraph.relayout(lab.cy); } });
   setInterval(tickAges, 1000);
 })();
