@@ -144,7 +144,8 @@ def test_a_drop_mark_follows_its_exchange(lab, live, page):
     # Move every box (as a fresh layout would) and lay out again: the mark goes along.
     page.page.evaluate(
         """() => { const cy = window.cinderLab.cy;
-             cy.nodes().not('.token, .drop-mark').forEach(n => n.position('y', 5000 - n.position('y')));
+             cy.nodes().not('.token, .drop-mark')
+               .forEach(n => n.position('y', 5000 - n.position('y')));
              CinderGraph.relayout(cy); }"""
     )
     assert mark_under_exchange()

@@ -102,9 +102,6 @@ def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
 @pytest.mark.broker
 def test_the_notes_two_machines_are_legible_at_1280(rabbit_lab, browser):
     """The note's two machines on RabbitMQ (29 boxes): 12 px text at 1280 px and at 1920."""
-    from tests.web.conftest import open_page
-    from tests.web.test_graph_layout import check_legible
-
     openstack = rabbit_lab.conf(
         "openstack",
         "maqi-openstack.novalocal",
@@ -128,26 +125,34 @@ def test_the_notes_two_machines_are_legible_at_1280(rabbit_lab, browser):
     wait_until(lambda: "open http://" in web.output(), timeout=30, what="cinder-lab web to listen")
     url = f"http://127.0.0.1:{port}/"
     for width, height in ((1280, 800), (1920, 1080)):
-        p = open_page(browser, width=width, height=height)
-        try:
-
-            def named() -> bool:
-                p.page.goto(url)
-                p.page.wait_for_function("window.cinderLab && window.cinderLab.cy !== null")
-                services = p.page.evaluate("window.cinderLab.cy.nodes('.service').length")
-                consumers = p.page.evaluate(
-                    "window.cinderLab.cy.nodes('.consumer').filter(c => c.outgoers('node.service').length).length"
-                )
-                return services >= 7 and consumers >= 7
-
-            wait_until(named, timeout=60, interval=1, what="the services named on the page")
-            boxes = p.page.evaluate("window.cinderLab.cy.nodes().not('.token, .drop-mark').length")
-            assert boxes >= 25, boxes
-            check_legible(p.page)
-            assert p.page.evaluate("CinderGraph.overlaps(window.cinderLab.cy)") == []
-            assert p.page.evaluate("document.documentElement.scrollWidth") <= width
-            screenshot(p.page, f"web-rabbitmq-two-machines-{width}.png", rabbit_lab.tmp)
-            assert p.errors == []
-        finally:
-            p.page.context.close()
+        legible_at(browser, url, width, height, rabbit_lab.tmp)
     assert rabbit_lab.stop(web) == 0, web.output()
+
+
+NAMED = """() => window.cinderLab.cy.nodes('.consumer')
+             .filter(c => c.outgoers('node.service').length).length"""
+
+
+def legible_at(browser, url: str, width: int, height: int, tmp) -> None:
+    """The page at one window size, once the management API named every consumer."""
+    from tests.web.conftest import open_page
+    from tests.web.test_graph_layout import check_legible
+
+    p = open_page(browser, width=width, height=height)
+    try:
+
+        def named() -> bool:
+            p.page.goto(url)
+            p.page.wait_for_function("window.cinderLab && window.cinderLab.cy !== null")
+            return p.page.evaluate(NAMED) >= 7
+
+        wait_until(named, timeout=60, interval=1, what="the services named on the page")
+        boxes = p.page.evaluate("window.cinderLab.cy.nodes().not('.token, .drop-mark').length")
+        assert boxes >= 25, boxes
+        check_legible(p.page)
+        assert p.page.evaluate("CinderGraph.overlaps(window.cinderLab.cy)") == []
+        assert p.page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(p.page, f"web-rabbitmq-two-machines-{width}.png", tmp)
+        assert p.errors == []
+    finally:
+        p.page.context.close()
