@@ -26,6 +26,14 @@ test: $(BIN)/cinder-lab
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/pytest -q -m serial $(PYTEST_ARGS)
 
+## make screenshots: docs/img's pictures of the web view, from a real browser (tools/screenshots.py's
+## list of shots in-process; the RabbitMQ ones from their browser tests, on the local broker)
+.PHONY: screenshots
+screenshots: $(BIN)/cinder-lab
+	bash tools/test-browser.sh
+	$(BIN)/python tools/screenshots.py
+	CINDER_LAB_SCREENSHOTS=1 $(BIN)/pytest -q -n 0 tests/web/test_live_view_broker.py
+
 lint: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 
