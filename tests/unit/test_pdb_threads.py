@@ -114,3 +114,62 @@ def test_the_docs_pdb_recipe_stops_in_a_service_thread_and_the_demo_waits(doc):
         assert "== Done ==" in text and "did not behave" not in text, text[-3000:]
     finally:
         pdb.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_vscode_launch_entry_under_debugpy_waits_at_a_breakpoint_in_backup_manager():
+    """The README's other recipe: VS Code's "Single process" entry runs the demo under
+    debugpy; a breakpoint in backup/manager.py stops it, and the demo goes on after it."""
+    from pathlib import Path
+
+    import cinder_lab.backup.manager as backup_manager
+    from tests.dap import DapSession
+
+    commands, prints, stop = recipe("README.md")
+    line = int(commands[0].rsplit(":", 1)[1])
+    path = str(Path(backup_manager.__file__))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-Xfrozen_modules=off", "-m", "debugpy", "--listen", f"127.0.0.1:{port}"]
+        + ["--wait-for-client", "-m", "cinder_lab.cmd.demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    session = None
+    try:
+        session = DapSession(port, timeout=60)
+        session.attach({"justMyCode": True}, {path: [line]})
+        for expected in prints[commands[2]]:
+            stopped = session.event("stopped", timeout=120)["body"]
+            assert stopped["reason"] == "breakpoint", stopped
+            thread = stopped["threadId"]
+            frames = session.request("stackTrace", {"threadId": thread})["stackFrames"]
+            assert (frames[0]["source"]["path"], frames[0]["line"]) == (path, line)
+
+            def evaluate(expression: str, frame: int = frames[0]["id"]) -> str:
+                args = {"expression": expression, "frameId": frame, "context": "repl"}
+                return session.request("evaluate", args, timeout=90)["result"]
+
+            assert evaluate("row.host, volume.host") == expected
+            session.request("continue", {"threadId": thread})
+        session.event("terminated", timeout=180)  # the demo's end, seen by the debugger
+        session.close()
+        session = None
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if session is not None:
+            session.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out[-3000:]
+    assert "gave up waiting" not in out and "== Done ==" in out, out[-3000:]

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph, sources, topology, trace
+from cinder_lab.observe import envelope, graph_page, sources, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
@@ -63,7 +63,7 @@ def view(topo: topology.Topology, callers: dict[str, str] | None = None) -> dict
     return {
         "source": topo.source,
         "vhost": topo.vhost,
-        "elements": graph.elements(topo, callers),
+        "elements": graph_page.elements(topo, callers),
         "services": services(),
         "dead_ends": [
             {"queue": q.name, "messages": q.messages, "note": topology.dead_end_note(q)}

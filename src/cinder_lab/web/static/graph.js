@@ -1,6 +1,6 @@
 /* The routing graph, exchange -> queue -> consumer -> service, drawn with Cytoscape.js.
  * Shared by the live view of `cinder-lab web` and the static page of `cinder-lab topology --graph html`.
- * Elements come from cinder_lab.observe.graph.elements(): box sizes are set there
+ * Elements come from cinder_lab.observe.graph_page.elements(): box sizes are set there
  * from the text, so the layout knows them and never overlaps two boxes. The layout is
  * the lab's own (below): four columns, a band per consumer. */
 (function (global) {
