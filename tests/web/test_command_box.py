@@ -166,8 +166,9 @@ def test_after_a_story_the_lab_is_live_again(live_own, page, tmp_path):
     page.page.click("#story-start")
     steps = page.page.locator("#story-steps")
     expect(steps).to_have_attribute("data-status", "waiting", timeout=30_000)
-    out = type_command(page.page, "list")
-    assert "is running: stop it first" in out, out
+    expect(page.page.locator("#command-run")).to_be_disabled()
+    status, answer = post(live_own.url, b'{"command": "list"}')
+    assert status == 409 and "is running: stop it first" in answer["error"], answer
     page.page.click("#story-stop")
     expect(steps).to_have_attribute("data-status", "stopped", timeout=30_000)
 

@@ -195,9 +195,13 @@ class Watcher:
         reply_q = msg.get("_reply_q")
         if ev.kind != "call" or not isinstance(reply_q, str):
             return
-        who = (ev.publisher or "").split(" [")[0]
-        if who:
-            self._set_caller(reply_q, who)
+        # On a broker each process has its own connection, so the sender is known; a guess
+        # ("[same request id]") is not a name. In-process every service shares one
+        # transport and its reply queue: the call's method is what is known.
+        who = ev.publisher or ""
+        if self.api is None or not who or " [" in who:
+            who = f"the caller of {ev.method}"
+        self._set_caller(reply_q, who)
 
     def _set_caller(self, reply_q: str, who: str) -> None:
         self.callers[reply_q] = who

@@ -230,6 +230,7 @@
     $("story-start").disabled = running;
     $("story-next").disabled = state.status !== "waiting";
     $("story-stop").disabled = !running;
+    $("command-run").disabled = running;  // the box drives the server's own lab, not a story's
     box.dataset.status = state.status;
     if (!state.name) { return; }
     box.appendChild(el("div", "story-state", state.name + ": " + state.status +

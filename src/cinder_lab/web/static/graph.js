@@ -53,8 +53,8 @@
   ];
 
   /* The layout: four columns (exchanges, queues, consumers, services rows) in bands, one
-   * band per consumer: its queues stacked in the queue column, the consumer beside them and
-   * its services row beside the consumer, so each consumer's row sits level with it. A queue
+   * band per services row: its consumers' queues stacked in the queue column, the consumers
+   * beside them and the row beside the consumers, so each consumer's row sits level with it. A queue
    * nobody consumes gets a band of its own, beside the row its name points to. Exchanges sit
    * level with the queues they feed. Every edge is a straight line from a box's right side
    * to the next box's left side: each binding has its own line, none shares a trunk.
@@ -79,14 +79,19 @@
     var xOf = columnX(cy), pos = {}, y = top;
     function free(n) { return todo.has(n) && !pos[n.id()]; }
     function put(n, cy_) { pos[n.id()] = { x: xOf(n), y: cy_ }; }
-    function band(queues, consumer, service) {
-      var hq = 0;
-      queues.forEach(function (q) { hq += q.data("h") + VGAP; });
-      hq = Math.max(0, hq - VGAP);
-      var h = Math.max(hq, consumer ? consumer.data("h") : 0, service ? service.data("h") : 0);
-      var qy = y + (h - hq) / 2;
+    /* Queues stacked on the left; the consumers stacked close together level with their
+     * middle; the row level with the consumers, so it is beside each of them. */
+    function band(queues, consumers, service) {
+      function stack(ns) {
+        var h = 0;
+        ns.forEach(function (n) { h += n.data("h") + VGAP; });
+        return Math.max(0, h - VGAP);
+      }
+      var hq = stack(queues), hc = stack(consumers);
+      var h = Math.max(hq, hc, service ? service.data("h") : 0);
+      var qy = y + (h - hq) / 2, cy_ = y + (h - hc) / 2;
       queues.forEach(function (q) { put(q, qy + q.data("h") / 2); qy += q.data("h") + VGAP; });
-      if (consumer) { put(consumer, y + h / 2); }
+      consumers.forEach(function (c) { put(c, cy_ + c.data("h") / 2); cy_ += c.data("h") + VGAP; });
       if (service) { put(service, y + h / 2); }
       y += h + BAND_GAP;
     }
@@ -95,14 +100,17 @@
       return label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0;
     });
     consumers.forEach(function (c) {
-      var queues = c.incomers("node.queue").filter(free).sort(byId);
+      if (!free(c)) { return; }
       var service = c.outgoers("node.service").filter(free)[0];
-      band(queues, c, service);
+      // Every consumer of one services row (today's volume service has two servers).
+      var group = service ? service.incomers("node.consumer").filter(free).sort(byId) : c;
+      var queues = group.incomers("node.queue").filter(free).sort(byId);
+      band(queues, group, service);
     });
     todo.filter(".queue").sort(byId).forEach(function (q) {
-      if (free(q)) { band([q], null, q.outgoers("node.service").filter(free)[0]); }
+      if (free(q)) { band([q], [], q.outgoers("node.service").filter(free)[0]); }
     });
-    todo.filter(".service").sort(byId).forEach(function (s) { if (free(s)) { band([], null, s); } });
+    todo.filter(".service").sort(byId).forEach(function (s) { if (free(s)) { band([], [], s); } });
     placeExchanges(cy, todo.filter(".exchange").sort(byId), pos, xOf);
     return pos;
   }
