@@ -79,6 +79,11 @@ def debugger_loaded() -> bool:
     return any(name in sys.modules for name in DEBUGGERS)
 
 
+def suspends_all_threads() -> bool:
+    """True under debugpy (pydevd), which stops every thread at a breakpoint; pdb stops one."""
+    return "pydevd" in sys.modules
+
+
 def stopped_in_debugger() -> str | None:
     """The name of another thread stopped at a debugger's prompt now, else None."""
     if not debugger_loaded():

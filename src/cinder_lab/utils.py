@@ -113,7 +113,7 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         held = clock.hold_while_debugging()
         now = time.monotonic()
         gap = now - last - held - interval  # more than a poll: this thread was suspended
-        if gap > SUSPENDED and clock.debugger_loaded():
+        if gap > SUSPENDED and clock.suspends_all_threads():
             held += gap  # (debugpy stops every thread at a breakpoint, this one too)
         deadline += held
         last = now

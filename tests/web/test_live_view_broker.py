@@ -100,6 +100,7 @@ def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.broker
+@pytest.mark.serial  # nine lab processes: alone, so the others' start-up waits hold
 def test_the_notes_two_machines_are_legible_at_1280(rabbit_lab, browser):
     """The note's two machines on RabbitMQ (29 boxes): 12 px text at 1280 px and at 1920."""
     openstack = rabbit_lab.conf(
