@@ -159,8 +159,9 @@ def live_own(memory_conf: Path) -> Iterator[Served]:
 
 
 def screenshot(page: object, name: str, tmp_path: Path) -> Path:
-    """A full-page picture: into docs/img/ for the README with CINDER_LAB_SCREENSHOTS=1
-    (so a test run leaves the tracked pictures alone), else into the test's tmp_path."""
+    """A full-page picture: into docs/img/ with CINDER_LAB_SCREENSHOTS=1 (``make
+    screenshots`` takes the RabbitMQ pictures so; tools/screenshots.py the in-process
+    ones), else into the test's tmp_path, so a test run leaves the tracked pictures alone."""
     where = IMG if os.environ.get("CINDER_LAB_SCREENSHOTS") else tmp_path
     where.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(where / name), full_page=True)  # type: ignore[attr-defined]
