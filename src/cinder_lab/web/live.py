@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph_page, sources, topology, trace
+from cinder_lab.observe import envelope, graph_page, sequence, sources, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
@@ -141,6 +141,7 @@ class Watcher:
         self._refreshing = threading.Lock()
         # Reply queue -> its caller, from the calls seen: the graph names the caller.
         self.callers: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._sequence = sequence.Sequence()  # each message as an arrow of its request
 
     def start(self) -> Watcher:
         self.refresh()
@@ -282,6 +283,7 @@ class Watcher:
             "paths": paths(topo, ev.exchange, ev.queues, ev.consumed_by) if topo else [],
             "oslo_version": version,
             "envelope": _mask(msg),
+            "arrow": self._sequence.arrow(ev).to_dict(),
         }
         self.hub.publish("message", _mask(data))
 
