@@ -35,6 +35,7 @@ LIVE = "tests/web/test_live_view.py::"
 LIVE_BROKER = "tests/web/test_live_view_broker.py::"
 SEQ = "tests/web/test_sequence_view.py::"
 SEQ_BROKER = "tests/web/test_sequence_view_broker.py::"
+COMMANDS = "tests/web/test_command_box.py::"
 SHOTS = [
     Shot(
         "web-live.png", LIVE + "test_page_shows_the_notes_queues_with_their_services", (1280, 900)
@@ -78,6 +79,26 @@ SHOTS = [
     Shot(
         "web-sequence-rabbitmq-1920.png",
         SEQ_BROKER + "test_a_backup_as_a_sequence_on_rabbitmq",
+        (1920, 1080),
+    ),
+    Shot(
+        "web-commands-1280.png",
+        COMMANDS + "test_typed_commands_travel_the_page[1280]",
+        (1280, 1000),
+    ),
+    Shot(
+        "web-commands-1920.png",
+        COMMANDS + "test_typed_commands_travel_the_page[1920]",
+        (1920, 1080),
+    ),
+    Shot(
+        "web-rabbitmq-two-machines-1280.png",
+        LIVE_BROKER + "test_the_notes_two_machines_are_legible_at_1280",
+        (1280, 800),
+    ),
+    Shot(
+        "web-rabbitmq-two-machines-1920.png",
+        LIVE_BROKER + "test_the_notes_two_machines_are_legible_at_1280",
         (1920, 1080),
     ),
 ]

@@ -22,7 +22,7 @@ from cliff import command, show
 from cinder_lab import exception, memory_tap, rpc, utils
 from cinder_lab.cmd.common import LabMixin, positive_seconds
 from cinder_lab.common.config import CONF
-from cinder_lab.observe import graph, route, sequence, topology, trace
+from cinder_lab.observe import graph, graph_page, route, sequence, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError
 from cinder_lab.volume import volume_utils
 
@@ -150,7 +150,7 @@ class Topology(LabMixin, command.Command):
         elif args.graph == "dot":
             text = graph.dot(topo)
         elif args.graph == "html":
-            text = graph.html_page(topo)
+            text = graph_page.html_page(topo)
         elif args.format == "json":
             text = json.dumps(topo.to_dict(), indent=2) + "\n"
         else:
