@@ -142,6 +142,8 @@ def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer
 
 # Per process, as Cinder's LAST_RPC_VERSIONS: the cap each binary's clients were pinned to.
 LAST_RPC_VERSIONS: dict[str, str] = {}
+# The lab's: the binaries a Kilo client found no newer row of (its cap is Kilo's own).
+KILO_PEERS_CHECKED: dict[str, str] = {}
 
 
 class RPCAPI:
@@ -206,31 +208,46 @@ class RPCAPI:
         if manual:
             return manual
         if config.is_kilo():
-            return self.KILO_VERSION_CAP
+            return determine_rpc_version_cap(self.BINARY, self.KILO_VERSION_CAP)
         return determine_rpc_version_cap(self.BINARY, self.RPC_API_VERSION)
 
 
 def determine_rpc_version_cap(binary: str, newest: str) -> str:
     """The oldest ``rpc_current_version`` of ``binary``'s rows; mirrors cinder.rpc's.
 
-    Every row counts, down and disabled ones too, as in Cinder; a row with no
-    version (a Kilo-era service) raises ServiceTooOld. No row: ``newest``.
-    Cached per process, as Cinder caches it until SIGHUP.
+    Every row counts, down and disabled ones too, as in Cinder. The rows also say
+    which release their services speak, and a client refuses the other one before
+    it sends (or its caller writes) anything: today's client meets a row with no
+    version (a Kilo-era service) and raises ServiceTooOld; a Kilo client, whose
+    services wrote no version, meets one that has a version and raises
+    ServiceTooNew (Kilo had no such check: its casts failed on the server with
+    UnsupportedVersion). No row: ``newest``. Cached per process, as Cinder caches
+    it until SIGHUP.
     """
-    if binary in LAST_RPC_VERSIONS:
-        return LAST_RPC_VERSIONS[binary]
+    cache = KILO_PEERS_CHECKED if config.is_kilo() else LAST_RPC_VERSIONS
+    if binary in cache:
+        return cache[binary]
     versions = [row.rpc_current_version for row in db.service_get_all() if row.binary == binary]
-    if any(v is None for v in versions):
-        raise exception.ServiceTooOld(binary=binary)
-    cap = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")), default=newest)
-    LOG.info("Automatically selected %s RPC version %s as minimum service version.", binary, cap)
-    LAST_RPC_VERSIONS[binary] = cap
+    if config.is_kilo():
+        newer = sorted(v for v in versions if v is not None)
+        if newer:
+            raise exception.ServiceTooNew(binary=binary, version=newer[-1])
+        cap = newest
+    else:
+        if any(v is None for v in versions):
+            raise exception.ServiceTooOld(binary=binary)
+        cap = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")), default=newest)
+        LOG.info(
+            "Automatically selected %s RPC version %s as minimum service version.", binary, cap
+        )
+    cache[binary] = cap
     return cap
 
 
 def reset_version_caps() -> None:
     """Forget the pinned versions, as Cinder's services do on SIGHUP."""
     LAST_RPC_VERSIONS.clear()
+    KILO_PEERS_CHECKED.clear()
 
 
 def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:

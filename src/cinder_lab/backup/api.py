@@ -46,6 +46,8 @@ class API:
             raise exception.InvalidVolume(
                 reason=f"volume {volume_id} is {volume.status!r}, must be 'available'"
             )
+        # Services of the other release are refused here, before any row is written.
+        (self.backup_rpcapi if config.is_kilo() else self.scheduler_rpcapi).version_cap()
         host = None
         if config.is_kilo():
             host = volume_utils.extract_host(volume.host, "host")

@@ -67,10 +67,13 @@ class API:
     ) -> models.Volume:
         """Store the volume ``creating`` and cast ``create_volume`` to the scheduler."""
         volume_type = volume_type or CONF.default_volume_type
+        size = parse_size(size)
+        # A scheduler of the other release is refused here, before any row is written.
+        self.scheduler_rpcapi.version_cap()
         volume = db.volume_create(
             {
                 "name": name,
-                "size": parse_size(size),
+                "size": size,
                 "status": "creating",
                 "availability_zone": CONF.storage_availability_zone,
                 "volume_type": volume_type,
