@@ -68,6 +68,12 @@ class BackupFailed(CinderLabException):
     message = "%(reason)s"
 
 
+class CannotResetState(Invalid):
+    """``os-reset_status`` to a status Cinder refuses (the API's 400, its own words)."""
+
+    message = "%(reason)s"
+
+
 class ServiceTooOld(Invalid):
     """Today's pinning met a service row with no RPC version (e.g. left by Kilo mode)."""
 

@@ -245,6 +245,21 @@ def worker_delete_for(service_id: int | None, resource_id: str) -> None:
         conn.execute(st.WORKERS_DELETE, params)
 
 
+def worker_destroy_for_resource(resource_type: str, resource_id: str) -> int:
+    """Forget every request on one resource, whoever took it; how many there were.
+
+    Cinder's ``worker_destroy`` as ``os-reset_status`` uses it: a reset status
+    makes the cleanup a restart would do useless.
+    """
+    with session() as s:
+        rows = s.scalars(
+            select(models.Worker).filter_by(resource_type=resource_type, resource_id=resource_id)
+        ).all()
+        for row in rows:
+            s.delete(row)
+    return len(rows)
+
+
 def worker_delete(worker_id: int) -> None:
     """The request is handed on or finished: forget it."""
     with session() as s:

@@ -88,3 +88,25 @@ class API:
             db.volume_update(volume.id, {"status": "error", "status_reason": f"cast failed: {e}"})
             raise
         return volume
+
+    def reset_status(
+        self, ctxt: context.RequestContext, volume_id: str, status: str | None
+    ) -> None:
+        """Write ``status`` as asked, nothing sent; mirrors VolumeAdminController._reset_status.
+
+        The operator's way out of a record stuck in a transient status (e.g. the
+        API died between writing the row and casting). Like Cinder it checks
+        nothing but the status name, and forgets the volume's ``workers`` rows:
+        the cleanup a restart would do no longer applies.
+        """
+        db.volume_get(volume_id)  # VolumeNotFound first, as Cinder reads the volume
+        if status == "deleting":  # Cinder refuses deleting (its tuple meant error_deleting too)
+            raise exception.CannotResetState(reason=f"Cannot reset-state to {status}")
+        if status == "in-use":  # the lab's volumes are never attached
+            raise exception.CannotResetState(
+                reason="Cannot reset-state to in-use because volume does not have any attachments."
+            )
+        if status:
+            db.volume_update(volume_id, {"status": status})
+        db.worker_destroy_for_resource("Volume", volume_id)
+
