@@ -138,7 +138,9 @@ def test_today_a_backup_reset_needs_an_up_backup_service(memory_conf):
             db.service_update(row.id, {"disabled": True})
             r = action(client, "backups", backup_id, {"os-reset_status": {"status": "error"}})
             assert r.status_code == 404
-            assert r.json()["itemNotFound"]["message"] == "Service cinder-backup could not be found."
+            assert (
+                r.json()["itemNotFound"]["message"] == "Service cinder-backup could not be found."
+            )
             assert rows() == before
             db.service_update(row.id, {"disabled": False})
             # Its row is still up (service_down_time has not passed): Cinder's check passes.
@@ -153,12 +155,16 @@ def test_today_a_backup_reset_needs_an_up_backup_service(memory_conf):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     kind=st.sampled_from(["volumes", "backups"]),
     body=st.one_of(

@@ -108,4 +108,3 @@ class API:
             if same and zone and utils.service_is_up(srv):
                 return True
         return False
-

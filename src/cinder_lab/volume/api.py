@@ -109,4 +109,3 @@ class API:
         if status:
             db.volume_update(volume_id, {"status": status})
         db.worker_destroy_for_resource("Volume", volume_id)
-
