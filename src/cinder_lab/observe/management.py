@@ -19,7 +19,6 @@ from oslo_config import cfg
 
 from cinder_lab import exception, rpc, utils
 
-
 # The vhost tag a cinder-lab tracer sets when it switches the firehose on, removed by
 # the last tracer as it switches it off: a tracer killed meanwhile leaves it, so the
 # next one knows the firehose is the lab's and not an operator's.
