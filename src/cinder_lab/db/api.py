@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 from cinder_lab import exception, utils
 from cinder_lab.db import models
 from cinder_lab.db import statements as st
-from cinder_lab.db.engine import dispose_engine, get_engine, session
+from cinder_lab.db.engine import database_gone, dispose_engine, get_engine, session
 
-__all__ = ["dispose_engine", "get_engine"]
+__all__ = ["database_gone", "dispose_engine", "get_engine"]
 
 # -- services -----------------------------------------------------------------
 
