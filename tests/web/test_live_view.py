@@ -262,3 +262,26 @@ def test_story_mode_runs_the_note_one_step_at_a_time(live_stories, page, tmp_pat
     page.page.click("#story-stop")
     expect(steps).to_have_attribute("data-status", "stopped", timeout=30_000)
     assert page.errors == []
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_a_backup_for_a_stopped_cinder_backup_waits_on_the_page(release, lab, live, page):
+    """Today's scheduler still picks a stopped cinder-backup (its last report): the page
+    shows the cast going into that queue and waiting there, a dead end with one message."""
+    ctxt = context.get_admin_context()
+    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1, name="v").id)
+    load(page, live.url)
+    lab.stop(lab.find("cinder-backup", "maqi-kilo"))
+    bak = backup_api.API().create(ctxt, vol.id)
+    waiting = page.page.locator("#log li", has_text="cinder-backup.maqi-kilo").filter(
+        has_text="create_backup"
+    )
+    expect(waiting.first).to_contain_text("nobody yet (waits in the queue)")
+    expect(page.page.locator("#dead-ends")).to_contain_text(
+        "DEAD END: cinder-backup.maqi-kilo: nobody consumes it, 1 message(s) waiting"
+    )
+    assert (db.backup_get(bak.id).status, db.volume_get(vol.id).status) == (
+        "creating",
+        "backing-up",
+    )
+    assert page.errors == []
