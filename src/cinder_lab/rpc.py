@@ -216,13 +216,11 @@ def determine_rpc_version_cap(binary: str, newest: str) -> str:
     """The oldest ``rpc_current_version`` of ``binary``'s rows; mirrors cinder.rpc's.
 
     Every row counts, down and disabled ones too, as in Cinder. The rows also say
-    which release their services speak, and a client refuses the other one before
-    it sends (or its caller writes) anything: today's client meets a row with no
-    version (a Kilo-era service) and raises ServiceTooOld; a Kilo client, whose
-    services wrote no version, meets one that has a version and raises
-    ServiceTooNew (Kilo had no such check: its casts failed on the server with
-    UnsupportedVersion). No row: ``newest``. Cached per process, as Cinder caches
-    it until SIGHUP.
+    which release their services speak, and a client refuses the other before it
+    sends (or its caller writes) anything: today's client meets a row with no
+    version (Kilo's): ServiceTooOld; a Kilo client meets one with a version:
+    ServiceTooNew (the lab's; Kilo's casts failed on the server with
+    UnsupportedVersion). No row: ``newest``. Cached per process until SIGHUP.
     """
     cache = KILO_PEERS_CHECKED if config.is_kilo() else LAST_RPC_VERSIONS
     if binary in cache:

@@ -89,6 +89,26 @@ def explain_backup(
         _current(route, plain, backend, zone, topo, note)
 
 
+def _gone_backups(route: Route, usable: list, chosen: str) -> None:
+    """The operator trap: a down cinder-backup the scheduler may still choose."""
+    gone = [r.host for r in usable if not utils.service_is_up(r)]
+    if not gone:
+        return
+    route.add(
+        "trap",
+        f"cinder-backup {', '.join(gone)} is down, yet a scheduler that heard it before it "
+        "stopped keeps its report (Cinder never drops one) and may pick it: the cast then "
+        f"waits in {CONF.backup_topic}.<host>, the backup stays 'creating' and its volume "
+        "'backing-up'. Way out: backup-reset-state --state error, reset-state --state "
+        "available; restart the schedulers so they forget it.",
+    )
+    if chosen in gone:
+        route.refuse(
+            f"STUCK: {CONF.backup_topic}.{chosen} waits for a cinder-backup that is down; "
+            "the backup stays 'creating'"
+        )
+
+
 def _backup_in_flight(route: Route, volume: models.Volume, topo, note: str) -> None:
     """Where the unfinished backup of a ``backing-up`` volume is: its row, and the queue
     its message waits in when nobody consumes it (a stopped or gone cinder-backup)."""
@@ -163,21 +183,7 @@ def _current(route: Route, plain: str, backend: str, zone: str | None, topo, not
     if len(usable) > 1:
         route.add("chosen", f"{chosen} (the scheduler picks at random; shown: the first)")
     fate = hop(route, "to backup: ", CONF.backup_topic, chosen, topo, note)
-    gone = [r.host for r in usable if not utils.service_is_up(r)]
-    if gone:
-        route.add(
-            "trap",
-            f"cinder-backup {', '.join(gone)} is down, yet a scheduler that heard it before it "
-            "stopped keeps its report (Cinder never drops one) and may pick it: the cast then "
-            f"waits in {CONF.backup_topic}.<host>, the backup stays 'creating' and its volume "
-            "'backing-up'. Way out: backup-reset-state --state error, reset-state --state "
-            "available; restart the schedulers so they forget it.",
-        )
-        if chosen in gone:
-            route.refuse(
-                f"STUCK: {CONF.backup_topic}.{chosen} waits for a cinder-backup that is down; "
-                "the backup stays 'creating'"
-            )
+    _gone_backups(route, usable, chosen)
     if fate in ("dropped", "waits"):
         route.refuse(f"{fate.upper()}: nobody consumes {CONF.backup_topic}.{chosen}")
     target = volume_rpcapi.backend_target(backend)
