@@ -51,13 +51,14 @@ def reset_each(
             continue
         if accepted:
             out.write(accepted % item_id + "\n")
-    if len(failures) == len(ids):
+    if len(failures) == len(ids):  # every one failed: one error line that says why
         if len(ids) == 1:
             raise exception.CinderLabException(failures[0])
-        for line in failures:
-            print(line, file=sys.stderr)
-        raise exception.CinderLabException("Unable to reset the state for the specified entity(s).")
-    for line in failures:
+        why = "; ".join(failures)
+        raise exception.CinderLabException(
+            f"Unable to reset the state for the specified entity(s): {why}"
+        )
+    for line in failures:  # some were reset: say which were not, exit 0 as cinderclient does
         print(line, file=sys.stderr)
 
 
