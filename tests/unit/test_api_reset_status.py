@@ -89,7 +89,8 @@ def test_a_stuck_volume_and_backup_are_reset(client, lab):
          "Invalid input for field/attribute attach_status. Value: attaching. 'attaching' is "
          "not a 'volume_attach_status'"),
         ("volumes", {"os-reset_status": {"status": 1}}, 400,
-         "Invalid input for field/attribute status. Value: 1. 1 is not of type 'string'"),
+         "Invalid input for field/attribute status. Value: 1. 1 is not of type 'string', "
+         "'null'"),
         ("volumes", {"os-reset_status": {"state": "error"}}, 400,
          "Additional properties are not allowed ('state' was unexpected)"),
         ("volumes", {"os-reset_status": "error"}, 400,
@@ -104,6 +105,11 @@ def test_a_stuck_volume_and_backup_are_reset(client, lab):
          "Invalid input for field/attribute status. Value: creating. 'creating' is not a "
          "'backup_status'"),
         ("backups", {"os-reset_status": {}}, 400, "'status' is a required property"),
+        ("backups", {"os-reset_status": {"status": ""}}, 400,
+         "Invalid input for field/attribute status. Value: . '' is not a 'backup_status'"),
+        ("backups", {"os-reset_status": {"status": None}}, 400,
+         "Invalid input for field/attribute status. Value: None. None is not of type "
+         "'string'"),
     ],
 )  # fmt: skip
 def test_refused_resets_change_nothing(client, kind, body, code, message):

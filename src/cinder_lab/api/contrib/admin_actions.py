@@ -47,7 +47,10 @@ def checked(args: object, allowed: dict, required: bool) -> dict:
     extra = sorted(set(args) - set(allowed))
     if extra:
         listed = ", ".join(repr(k) for k in extra)
-        raise errors.Fault(400, f"Additional properties are not allowed ({listed} was unexpected)")
+        verb = "was" if len(extra) == 1 else "were"
+        raise errors.Fault(
+            400, f"Additional properties are not allowed ({listed} {verb} unexpected)"
+        )
     if required and "status" not in args:
         raise errors.Fault(400, "'status' is a required property")
     update = {}
@@ -56,8 +59,10 @@ def checked(args: object, allowed: dict, required: bool) -> dict:
         if value is None and not required:
             continue
         if not isinstance(value, str):
-            raise invalid_field(key, value, f"{json_repr(value)} is not of type 'string'")
-        if value and value.lower() not in valid:
+            types = "'string'" if required else "'string', 'null'"
+            raise invalid_field(key, value, f"{json_repr(value)} is not of type {types}")
+        # Optional fields may be empty (Cinder's format checks skip them); status may not.
+        if (value or required) and value.lower() not in valid:
             raise invalid_field(key, value, f"{json_repr(value)} is not a {fmt!r}")
         if value:
             update[key] = value.lower()
