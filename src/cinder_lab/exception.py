@@ -68,12 +68,28 @@ class BackupFailed(CinderLabException):
     message = "%(reason)s"
 
 
+class CannotResetState(Invalid):
+    """``os-reset_status`` to a status Cinder refuses (the API's 400, its own words)."""
+
+    message = "%(reason)s"
+
+
 class ServiceTooOld(Invalid):
     """Today's pinning met a service row with no RPC version (e.g. left by Kilo mode)."""
 
     message = (
         "Service %(binary)s has a services row with no RPC version (a Kilo-era row): "
         "today's Cinder does not talk to it; remove that row or use another database."
+    )
+
+
+class ServiceTooNew(Invalid):
+    """A Kilo client met a services row with an RPC version (left by today's services)."""
+
+    message = (
+        "Service %(binary)s has a services row at RPC version %(version)s (today's Cinder): "
+        "a Kilo client does not talk to it; set lab_release = current, or remove that row "
+        "or use another database."
     )
 
 

@@ -152,7 +152,13 @@ class Service:
             # The same beat renews the lease on the requests this process works on.
             db.worker_touch(utils.process_token())
         except Exception as e:
-            # A lost database must not kill the service; the next beat retries.
+            gone = db.database_gone(e)
+            if gone:  # dropped under us: as a deleted SQLite file, say so once and stop
+                self.lost = f"the database is gone ({gone}); {self} stops serving"
+                LOG.error("%s", self.lost)
+                self._stop.set()
+                return
+            # An unreachable database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
 
     def database_lost(self) -> str | None:

@@ -325,3 +325,31 @@ def test_trace_refuses_a_timeout_that_is_not_a_finite_positive_number(tmp_path):
         out = run_cli(conf, "trace", "--timeout", bad)
         assert out.returncode == 2, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_a_killed_trace_leaves_the_firehose_to_the_next_one(rabbit_lab, mgmt):
+    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
+    killed = TraceProcess(conf, "--timeout", "90")
+    assert "(turned on; off on exit)" in killed.banner, killed.banner
+    assert mgmt.firehose_marked() is True
+    killed.stop(signal.SIGKILL)
+    # Nobody switched it off, but the vhost's tag remembers a cinder-lab trace switched it on.
+    assert (mgmt.tracing(), mgmt.firehose_marked()) == (True, True)
+    second = TraceProcess(conf, "--timeout", "90")
+    assert "(left on by an earlier cinder-lab trace; off on exit)" in second.banner
+    code, err = second.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert (mgmt.tracing(), mgmt.firehose_marked()) == (False, False)
+
+
+def test_a_firehose_an_operator_switched_on_stays_on(rabbit_lab, mgmt):
+    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
+    mgmt.set_tracing(True)  # rabbitmqctl trace_on: no cinder-lab tag
+    try:
+        tracer = TraceProcess(conf, "--timeout", "90")
+        assert "(was already on; left on)" in tracer.banner, tracer.banner
+        code, err = tracer.stop(signal.SIGTERM)
+        assert code == 0, err
+        assert (mgmt.tracing(), mgmt.firehose_marked()) == (True, False)
+    finally:
+        mgmt.set_tracing(False)

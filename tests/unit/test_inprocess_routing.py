@@ -98,7 +98,8 @@ def test_the_notes_failure_and_fix(lab, memory_conf, tmp_path):
     bad.write_text(text + "host = new_host_name\n")  # lands in [ceph], the last section
     config.parse_args(["--config-file", str(bad)])
     lab.start_volume()
-    assert len(lab.wait_for_pools(2)) == 2
+    # The down maqi-kilo@ceph's report is kept, but as in Cinder's get_pools not listed.
+    assert [p["name"] for p in lab.wait_for_pools(1)] == ["new_host_name@ceph#ceph"]
     vol = wait(db.volume_get, volume_api.API().create(ctxt, 1, volume_type="ceph").id)
     assert vol.host == "new_host_name@ceph#ceph"
     backups_before = db.backup_get_all()

@@ -284,3 +284,26 @@ def test_an_old_row_shows_an_older_object_on_the_page(release, lab, live, page):
     expect(envelope).to_contain_text('"versioned_object.name": "Volume"')
     expect(envelope).to_contain_text('"versioned_object.version": "1.8"')
     assert page.errors == []
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_a_backup_for_a_stopped_cinder_backup_waits_on_the_page(release, lab, live, page):
+    """Today's scheduler still picks a stopped cinder-backup (its last report): the page
+    shows the cast going into that queue and waiting there, a dead end with one message."""
+    ctxt = context.get_admin_context()
+    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1, name="v").id)
+    load(page, live.url)
+    lab.stop(lab.find("cinder-backup", "maqi-kilo"))
+    bak = backup_api.API().create(ctxt, vol.id)
+    waiting = page.page.locator("#log li", has_text="cinder-backup.maqi-kilo").filter(
+        has_text="create_backup"
+    )
+    expect(waiting.first).to_contain_text("nobody yet (waits in the queue)")
+    expect(page.page.locator("#dead-ends")).to_contain_text(
+        "DEAD END: cinder-backup.maqi-kilo: nobody consumes it, 1 message(s) waiting"
+    )
+    assert (db.backup_get(bak.id).status, db.volume_get(vol.id).status) == (
+        "creating",
+        "backing-up",
+    )
+    assert page.errors == []

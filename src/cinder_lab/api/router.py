@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from cinder_lab import rpc
 from cinder_lab.api import errors, versions
+from cinder_lab.api.contrib import admin_actions
 from cinder_lab.api.v3 import backups, scheduler_stats, services, volumes
 from cinder_lab.api.wsgi import resource
 from cinder_lab.common.config import CONF
@@ -34,10 +35,20 @@ def v3_routes(prefix: str) -> list[Route]:
         Route(f"{P}/volumes", resource(volumes.create, 202), methods=["POST"]),
         Route(f"{P}/volumes/detail", resource(volumes.detail), methods=["GET"]),
         Route(f"{P}/volumes/{{id}}", resource(volumes.show), methods=["GET"]),
+        Route(
+            f"{P}/volumes/{{id}}/action",
+            resource(admin_actions.volume_action, 202),
+            methods=["POST"],
+        ),
         Route(f"{P}/backups", resource(backups.index), methods=["GET"]),
         Route(f"{P}/backups", resource(backups.create, 202), methods=["POST"]),
         Route(f"{P}/backups/detail", resource(backups.detail), methods=["GET"]),
         Route(f"{P}/backups/{{id}}", resource(backups.show), methods=["GET"]),
+        Route(
+            f"{P}/backups/{{id}}/action",
+            resource(admin_actions.backup_action, 202),
+            methods=["POST"],
+        ),
         Route(f"{P}/os-services", resource(services.index), methods=["GET"]),
         Route(f"{P}/os-services/{{action}}", resource(services.update), methods=["PUT"]),
         Route(

@@ -163,6 +163,8 @@ def resource(controller: Controller, status: int = 200) -> Callable[[Request], A
             result = await run_in_threadpool(run_controller, controller, req)
         except errors.Fault as e:
             return errors.fault_response(e.code, e.message, headers)
+        if result is None:  # an action's 202 carries no body, as Cinder's does
+            return Response(status_code=status, headers=headers)
         return JSONResponse(result, status_code=status, headers=headers)
 
     return endpoint

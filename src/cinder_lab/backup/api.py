@@ -46,6 +46,8 @@ class API:
             raise exception.InvalidVolume(
                 reason=f"volume {volume_id} is {volume.status!r}, must be 'available'"
             )
+        # Services of the other release are refused here, before any row is written.
+        (self.backup_rpcapi if config.is_kilo() else self.scheduler_rpcapi).version_cap()
         host = None
         if config.is_kilo():
             host = volume_utils.extract_host(volume.host, "host")
@@ -80,3 +82,29 @@ class API:
             self.backup_rpcapi.create_backup(ctxt, backup)
         else:
             self.scheduler_rpcapi.create_backup(ctxt, Backup.from_row(backup, ctxt))
+
+    def reset_status(self, ctxt: context.RequestContext, backup_id: str, status: str) -> None:
+        """Set a backup ``available`` or ``error``; mirrors backup/api.py reset_status (today).
+
+        Cinder first needs an up cinder-backup (``_get_available_backup_service_host``,
+        else ServiceNotFound), then casts ``reset_status`` to it and the manager
+        writes the status, but only for a backup some backup service began
+        (``backup.service`` set): one whose cast still waits for a gone host keeps
+        ``creating`` there. The lab applies the same check and writes the status
+        here. Neither touches the volume: reset that too (``reset-state``).
+        """
+        backup = db.backup_get(backup_id)
+        if not config.is_kilo() and not self._any_backup_service_up(backup):
+            raise exception.ServiceNotFound(service_id="cinder-backup")
+        db.backup_update(backup_id, {"status": status})
+        db.worker_destroy_for_resource("Backup", backup_id)
+
+    def _any_backup_service_up(self, backup: models.Backup) -> bool:
+        """Today's API rule: an enabled, up cinder-backup in the backup's zone (with
+        ``backup_use_same_host``: on the backup's own host)."""
+        for srv in db.service_get_all(topic=CONF.backup_topic, disabled=False):
+            same = not CONF.backup_use_same_host or not backup.host or srv.host == backup.host
+            zone = not backup.availability_zone or srv.availability_zone == backup.availability_zone
+            if same and zone and utils.service_is_up(srv):
+                return True
+        return False

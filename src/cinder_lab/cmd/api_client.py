@@ -95,6 +95,11 @@ class ApiClient:
         """GET /volumes/detail."""
         return [_volume(v) for v in self._request("GET", "/volumes/detail")["volumes"]]
 
+    def reset_status(self, collection: str, item_id: str, args: dict) -> None:
+        """POST /{volumes,backups}/{id}/action ``os-reset_status`` (202, no body)."""
+        body = {"os-reset_status": args}
+        self._request("POST", f"/{collection}/{_quote(item_id)}/action", body)
+
     # -- backups -----------------------------------------------------------------
 
     def backup_create(self, volume_id: str) -> types.SimpleNamespace:

@@ -56,6 +56,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List backups and the cinder-backup host each one went to.",
     ),
     "backup-show": ("cinder_lab.cmd.shell:BackupShow", "Show one backup."),
+    "reset-state": (
+        "cinder_lab.cmd.reset:ResetState",
+        "Set a volume's (or backup's) status in the database, with no regard to the real one.",
+    ),
+    "backup-reset-state": (
+        "cinder_lab.cmd.reset:BackupResetState",
+        "Set a backup's status (available or error) in the database.",
+    ),
     "get-pools": (
         "cinder_lab.cmd.hosts:GetPools",
         "Ask a scheduler (an RPC call) which pools it learned from the fanout reports.",
@@ -91,6 +99,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 COMMAND_MODULES = (
     "cinder_lab.cmd.shell",
     "cinder_lab.cmd.hosts",
+    "cinder_lab.cmd.reset",
     "cinder_lab.cmd.scenario",
     "cinder_lab.cmd.observe",
     "cinder_lab.cmd.web",

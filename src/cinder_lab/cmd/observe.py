@@ -229,7 +229,12 @@ class Trace(LabMixin, command.Command):
         api = ManagementAPI.from_conf(CONF)
         others = ManagementAPI.other_nodes(CONF, api)
         with trace.Firehose(api, trace.amqp_connection(CONF), others) as hose:
-            state = "was already on; left on" if hose.was_on else "turned on; off on exit"
+            if hose.inherited:
+                state = "left on by an earlier cinder-lab trace; off on exit"
+            elif hose.was_on:
+                state = "was already on; left on"
+            else:
+                state = "turned on; off on exit"
             where = f" on {', '.join(hose.nodes)}" if len(hose.nodes) > 1 else ""
             print(
                 f"tracing vhost {api.vhost!r} through the firehose ({state}){where}{bound}",

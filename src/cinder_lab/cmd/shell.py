@@ -219,7 +219,11 @@ class VolumeShow(LabMixin, show.ShowOne):
     def take_action(self, args: argparse.Namespace) -> tuple:
         volume = source().volume_get(args.volume)
         fields, values = volume_fields(volume)
-        levels = [volume_utils.extract_host(volume.host, lv) for lv in ("host", "backend", "pool")]
+        # A volume not yet placed (still with the scheduler, or stuck before it) has no host.
+        levels = [
+            volume_utils.extract_host(volume.host, lv) if volume.host else None
+            for lv in ("host", "backend", "pool")
+        ]
         at = fields.index("os-vol-host-attr:host") + 1
         names = ("level host", "level backend", "level pool")
         return fields[:at] + names + fields[at:], values[:at] + tuple(levels) + values[at:]

@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 from cinder_lab import exception, utils
 from cinder_lab.db import models
 from cinder_lab.db import statements as st
-from cinder_lab.db.engine import dispose_engine, get_engine, session
+from cinder_lab.db.engine import database_gone, dispose_engine, get_engine, session
 
-__all__ = ["dispose_engine", "get_engine"]
+__all__ = ["database_gone", "dispose_engine", "get_engine"]
 
 # -- services -----------------------------------------------------------------
 
@@ -243,6 +243,21 @@ def worker_delete_for(service_id: int | None, resource_id: str) -> None:
     params = {"_service_id": service_id, "_resource_id": resource_id}
     with get_engine().begin() as conn:
         conn.execute(st.WORKERS_DELETE, params)
+
+
+def worker_destroy_for_resource(resource_type: str, resource_id: str) -> int:
+    """Forget every request on one resource, whoever took it; how many there were.
+
+    Cinder's ``worker_destroy`` as ``os-reset_status`` uses it: a reset status
+    makes the cleanup a restart would do useless.
+    """
+    with session() as s:
+        rows = s.scalars(
+            select(models.Worker).filter_by(resource_type=resource_type, resource_id=resource_id)
+        ).all()
+        for row in rows:
+            s.delete(row)
+    return len(rows)
 
 
 def worker_delete(worker_id: int) -> None:

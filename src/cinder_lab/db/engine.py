@@ -158,3 +158,21 @@ def session() -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises."""
     with Session(get_engine(), expire_on_commit=False) as s, s.begin():
         yield s
+
+
+# MariaDB's answers when the database itself is gone (dropped, or dropped and made
+# again empty), as opposed to unreachable or locked out, which may pass.
+_GONE = {1049: "ER_BAD_DB_ERROR", 1146: "ER_NO_SUCH_TABLE"}
+
+
+def database_gone(error: BaseException) -> str | None:
+    """The server's one line when ``error`` says the database (or its tables) is gone.
+
+    SQLite's file deleted or replaced is noticed by the file's identity instead
+    (``Service.database_lost``); this is the same rule for a server database.
+    """
+    orig = getattr(error, "orig", None)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _GONE:
+        return f"{_GONE[args[0]]}: {str(args[-1]).splitlines()[0]}"
+    return None

@@ -52,3 +52,21 @@ class VolumeAttachStatusField(fields.BaseEnumField):
     """Volume.attach_status; mirrors cinder.objects.fields.VolumeAttachStatusField."""
 
     AUTO_TYPE = VolumeAttachStatus()
+
+
+class VolumeStatus(BaseCinderEnum):
+    """A volume's status values; mirrors cinder.objects.fields.VolumeStatus (the API's
+    ``os-reset_status`` accepts these; the lab's volumes use only a few)."""
+
+    ALL = (
+        "creating", "available", "deleting", "error", "error_deleting", "error_managing",
+        "managing", "attaching", "in-use", "detaching", "maintenance", "restoring-backup",
+        "error_restoring", "reserved", "awaiting-transfer", "backing-up", "error_backing-up",
+        "error_extending", "downloading", "uploading", "retyping", "extending",
+    )  # fmt: skip
+
+
+class VolumeMigrationStatus(BaseCinderEnum):
+    """A volume's migration_status values; mirrors cinder.objects.fields.VolumeMigrationStatus."""
+
+    ALL = ("migrating", "error", "success", "completing", "none", "starting")

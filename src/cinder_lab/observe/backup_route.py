@@ -17,7 +17,7 @@ from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
-from cinder_lab.observe.hops import Route, hop, row_text, service_reasons
+from cinder_lab.observe.hops import Route, broker, hop, row_text, service_reasons
 from cinder_lab.observe.topology import Topology
 from cinder_lab.volume import rpcapi as volume_rpcapi
 
@@ -43,6 +43,22 @@ def usable_backups(plain: str | None, zone: str | None) -> tuple[list, list[str]
     return usable, reasons
 
 
+def reporting_backups(zone: str | None) -> tuple[list, list[str]]:
+    """The cinder-backup rows today's scheduler may pick: it reads its services' capability
+    reports (HostManager.backup_service_states), never the up check or the disabled flag, so
+    every registered one in the zone counts; why the others do not."""
+    rows = db.service_get_all(topic=CONF.backup_topic)
+    usable = [r for r in rows if zone is None or r.availability_zone == zone]
+    reasons = [
+        f"cinder-backup {r.host}: availability zone {r.availability_zone!r}, not {zone!r}"
+        for r in rows
+        if r not in usable
+    ]
+    if not rows:
+        reasons.append("no cinder-backup service has ever reported")
+    return usable, reasons
+
+
 def explain_backup(
     route: Route,
     volume: models.Volume | None,
@@ -60,6 +76,8 @@ def explain_backup(
     )
     if volume is None:
         route.add("volume zone", f"{zone} (assumed: storage_availability_zone)")
+    if volume is not None and volume.status == "backing-up":
+        _backup_in_flight(route, volume, topo, note)
     if volume is not None and volume.status != "available":
         route.refuse(
             f"REFUSED by backup/api.py: Invalid volume: volume {volume.id} is "
@@ -69,6 +87,47 @@ def explain_backup(
         _kilo(route, plain, backend, zone, topo, note)
     else:
         _current(route, plain, backend, zone, topo, note)
+
+
+def _gone_backups(route: Route, usable: list, chosen: str) -> None:
+    """The operator trap: a down cinder-backup the scheduler may still choose."""
+    gone = [r.host for r in usable if not utils.service_is_up(r)]
+    if not gone:
+        return
+    route.add(
+        "trap",
+        f"cinder-backup {', '.join(gone)} is down, yet a scheduler that heard it before it "
+        "stopped keeps its report (Cinder never drops one) and may pick it: the cast then "
+        f"waits in {CONF.backup_topic}.<host>, the backup stays 'creating' and its volume "
+        "'backing-up'. Way out: backup-reset-state --state error, reset-state --state "
+        "available; restart the schedulers so they forget it.",
+    )
+    if chosen in gone:
+        route.refuse(
+            f"STUCK: {CONF.backup_topic}.{chosen} waits for a cinder-backup that is down; "
+            "the backup stays 'creating'"
+        )
+
+
+def _backup_in_flight(route: Route, volume: models.Volume, topo, note: str) -> None:
+    """Where the unfinished backup of a ``backing-up`` volume is: its row, and the queue
+    its message waits in when nobody consumes it (a stopped or gone cinder-backup)."""
+    for b in db.backup_get_all():
+        if b.volume_id != volume.id or b.status != "creating":
+            continue
+        route.add("backup in flight", f"{b.id} (creating, host {b.host or 'not chosen yet'})")
+        if b.host:
+            queue = f"{CONF.backup_topic}.{b.host}"
+            row = next(
+                (r for r in db.service_get_all(topic=CONF.backup_topic) if r.host == b.host), None
+            )
+            route.add("its services row", row_text(row))
+            if broker(route, "its ", queue, topo, note) == "waits":
+                route.refuse(
+                    f"STUCK: backup {b.id}'s create_backup waits in {queue}, which nobody "
+                    "consumes; the backup stays 'creating' and the volume 'backing-up' "
+                    "(backup-reset-state --state error, then reset-state --state available)"
+                )
 
 
 def _kilo(route: Route, plain: str, backend: str, zone: str | None, topo, note: str) -> None:
@@ -110,8 +169,12 @@ def _current(route: Route, plain: str, backend: str, zone: str | None, topo, not
     elif fate == "waits":
         route.refuse(f"WAITS: nobody consumes {CONF.scheduler_topic}; the backup stays 'creating'")
     same = CONF.backup_use_same_host
-    usable, reasons = usable_backups(plain if same else None, zone)
-    rule = f"an up one on {plain!r} (backup_use_same_host)" if same else "any reporting one"
+    if same:
+        usable, reasons = usable_backups(plain, zone)
+        rule = f"an up one on {plain!r} (backup_use_same_host)"
+    else:
+        usable, reasons = reporting_backups(zone)
+        rule = "any whose last capability report said it works (up or down: reports only)"
     route.add("scheduler picks", f"{rule}: " + (", ".join(r.host for r in usable) or "NONE"))
     if not usable:
         route.refuse(f"{later}: " + " | ".join(reasons))
@@ -120,6 +183,7 @@ def _current(route: Route, plain: str, backend: str, zone: str | None, topo, not
     if len(usable) > 1:
         route.add("chosen", f"{chosen} (the scheduler picks at random; shown: the first)")
     fate = hop(route, "to backup: ", CONF.backup_topic, chosen, topo, note)
+    _gone_backups(route, usable, chosen)
     if fate in ("dropped", "waits"):
         route.refuse(f"{fate.upper()}: nobody consumes {CONF.backup_topic}.{chosen}")
     target = volume_rpcapi.backend_target(backend)

@@ -19,6 +19,11 @@ from oslo_config import cfg
 
 from cinder_lab import exception, rpc, utils
 
+# The vhost tag a cinder-lab tracer sets when it switches the firehose on, removed by
+# the last tracer as it switches it off: a tracer killed meanwhile leaves it, so the
+# next one knows the firehose is the lab's and not an operator's.
+FIREHOSE_TAG = "cinder-lab-firehose"
+
 
 class ManagementError(exception.CinderLabException):
     message = "RabbitMQ management API %(url)s: %(reason)s"
@@ -160,14 +165,30 @@ class ManagementAPI:
         """True while the vhost's firehose (``amq.rabbitmq.trace``) is on, on this node."""
         return bool(self.vhost_info().get("tracing"))
 
-    def set_tracing(self, on: bool) -> None:
-        """``rabbitmqctl trace_on/trace_off -p VHOST``, over HTTP; on this node only."""
+    def set_tracing(self, on: bool, marked: bool | None = None) -> None:
+        """``rabbitmqctl trace_on/trace_off -p VHOST``, over HTTP; on this node only.
+
+        ``marked``: also add (True) or remove (False) the vhost tag FIREHOSE_TAG,
+        which outlives the tracer that set it (e.g. one killed with SIGKILL).
+        """
         info = self.vhost_info()
         # PUT replaces the vhost's settings: carry its description and tags over.
         body: dict = {"tracing": on}
         meta = info.get("metadata") or {}
         if meta.get("description") or info.get("description"):
             body["description"] = meta.get("description") or info.get("description")
-        if meta.get("tags") or info.get("tags"):
-            body["tags"] = ",".join(meta.get("tags") or info.get("tags") or [])
+        tags = [t for t in (meta.get("tags") or info.get("tags") or []) if t != FIREHOSE_TAG]
+        if marked or (marked is None and self._tagged(info)):
+            tags.append(FIREHOSE_TAG)
+        if tags or marked is False:
+            body["tags"] = ",".join(tags)
         self.put(f"vhosts/{self.quoted_vhost}", body)
+
+    def firehose_marked(self) -> bool:
+        """True while a cinder-lab tracer's tag says the firehose is the lab's to switch off."""
+        return self._tagged(self.vhost_info())
+
+    @staticmethod
+    def _tagged(info: dict) -> bool:
+        meta = info.get("metadata") or {}
+        return FIREHOSE_TAG in (meta.get("tags") or info.get("tags") or [])

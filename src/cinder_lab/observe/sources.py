@@ -90,6 +90,7 @@ class Firehose:
         self.others = list(others)
         self.connect = connect
         self.was_on = False
+        self.inherited = False  # on already, by a cinder-lab tracer (maybe one killed since)
         self.nodes: dict[str, ManagementAPI] = {}  # node -> its API: the nodes traced
         self.untraced: list[str] = []
         self._switched: list[ManagementAPI] = []
@@ -133,14 +134,18 @@ class Firehose:
         self.untraced = [n for n in running if n not in self.nodes]
 
     def _switch_on(self) -> None:
-        """Tracing on where it is off; where another cinder-lab trace owns it, share that."""
-        owned = any(q.startswith(OWNED) for q in self._taps())
+        """Tracing on where it is off; where a cinder-lab tracer turned it on, share that.
+
+        The vhost's tag (``FIREHOSE_TAG``) says a cinder-lab tracer turned it on, even
+        one that was killed since; the tracer that leaves last turns it off.
+        """
+        owned = self.api.firehose_marked() or any(q.startswith(OWNED) for q in self._taps())
+        self.inherited = bool(self.was_on and owned)
         for api in self.nodes.values():
             if not (self.was_on if api is self.api else api.tracing()):
-                api.set_tracing(True)
+                api.set_tracing(True, marked=True if api is self.api else None)
                 self._switched.append(api)
             elif owned:
-                # Another cinder-lab trace turned it on: whoever leaves last turns it off.
                 self._switched.append(api)
 
     @property
@@ -170,7 +175,7 @@ class Firehose:
         if self._switched and not self._taps() - {self.queue}:
             for api in self._switched:
                 try:
-                    api.set_tracing(False)
+                    api.set_tracing(False, marked=False if api is self.api else None)
                 except ManagementError:
                     continue  # a node that went away since: its switch went with it
         self._switched = []

@@ -97,10 +97,13 @@ class API:
     ) -> models.Volume:
         """Store the volume ``creating`` and cast ``create_volume`` to the scheduler."""
         volume_type = volume_type or CONF.default_volume_type
+        size = parse_size(size)
+        # A scheduler of the other release is refused here, before any row is written.
+        self.scheduler_rpcapi.version_cap()
         volume = db.volume_create(
             {
                 "name": name,
-                "size": parse_size(size),
+                "size": size,
                 "status": "creating",
                 "availability_zone": CONF.storage_availability_zone,
                 "volume_type": volume_type,
@@ -115,3 +118,24 @@ class API:
             db.volume_update(volume.id, {"status": "error", "status_reason": f"cast failed: {e}"})
             raise
         return volume
+
+    def reset_status(
+        self, ctxt: context.RequestContext, volume_id: str, status: str | None
+    ) -> None:
+        """Write ``status`` as asked, nothing sent; mirrors VolumeAdminController._reset_status.
+
+        The operator's way out of a record stuck in a transient status (e.g. the
+        API died between writing the row and casting). Like Cinder it checks
+        nothing but the status name, and forgets the volume's ``workers`` rows:
+        the cleanup a restart would do no longer applies.
+        """
+        db.volume_get(volume_id)  # VolumeNotFound first, as Cinder reads the volume
+        if status == "deleting":  # Cinder refuses deleting (its tuple meant error_deleting too)
+            raise exception.CannotResetState(reason=f"Cannot reset-state to {status}")
+        if status == "in-use":  # the lab's volumes are never attached
+            raise exception.CannotResetState(
+                reason="Cannot reset-state to in-use because volume does not have any attachments."
+            )
+        if status:
+            db.volume_update(volume_id, {"status": status})
+        db.worker_destroy_for_resource("Volume", volume_id)

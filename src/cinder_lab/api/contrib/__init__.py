@@ -1,0 +1,1 @@
+"""Cinder's API extensions the lab serves; mirrors cinder/api/contrib/."""
