@@ -61,30 +61,38 @@ class Service:
     def _versions(self) -> dict:
         """Today's services row says what it speaks (Liberty on); Kilo's had no such columns."""
         if config.is_kilo():
-            return {"rpc_current_version": None, "object_current_version": None}
+            return {}
         return {
             "rpc_current_version": self.manager.target.version,
             "object_current_version": OBJ_VERSIONS_CURRENT,
         }
 
     def _register(self) -> None:
-        # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
-        values = {"availability_zone": self.availability_zone, **self._versions()}
+        """Reuse the row of an earlier run (that is why a renamed host leaves a stale one).
+
+        Kilo reused it untouched; today's Service.__init__ writes its versions
+        into it, which also stamps ``updated_at``.
+        """
         try:
             row = db.service_get_by_args(self.host, self.binary)
-            db.service_update(row.id, values)
+            if not config.is_kilo():
+                db.service_update(row.id, self._versions())
         except exception.HostBinaryNotFound:
-            row = db.service_create(
-                {
-                    "host": self.host,
-                    "binary": self.binary,
-                    "topic": self.topic,
-                    "report_count": 0,
-                    **values,
-                }
-            )
+            row = self._create_service_ref()
         self.service_id = row.id
         self.manager.service_id = row.id
+
+    def _create_service_ref(self) -> object:
+        """A new row: report_count 0; today's also its uuid, versions and ``updated_at``."""
+        values = {
+            "host": self.host,
+            "binary": self.binary,
+            "topic": self.topic,
+            "report_count": 0,
+            "availability_zone": self.availability_zone,
+            **self._versions(),
+        }
+        return db.service_create(values)
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
@@ -93,7 +101,6 @@ class Service:
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:
             self._db_identity = utils.file_identity(self._db_file)
-        self.report_state()
         self.manager.init_host()
         target = messaging.Target(
             topic=self.topic, server=self.host, version=self.manager.target.version
@@ -141,14 +148,26 @@ class Service:
         self._threads.append(t)
 
     def report_state(self) -> None:
-        """One heartbeat; mirrors cinder.service.Service.report_state."""
+        """One heartbeat; mirrors cinder.service.Service.report_state.
+
+        The first comes ``report_interval`` after start (Cinder's looping call
+        has ``initial_delay=report_interval``). A row that has gone (deleted, or
+        soft-deleted) is created again, as both releases do.
+        """
         assert self.service_id is not None
         if self.database_lost():
             return
         try:
-            db.service_heartbeat(self.service_id)
-            # The same beat renews the lease on the requests this process works on.
-            db.worker_touch(utils.process_token())
+            try:
+                db.service_heartbeat(self.service_id, self.availability_zone)
+            except exception.ServiceNotFound:
+                LOG.debug("The service database object disappeared, recreating it.")
+                row = self._create_service_ref()
+                self.service_id = self.manager.service_id = row.id
+                db.service_heartbeat(self.service_id, self.availability_zone)
+            if self.manager.uses_workers():
+                # The same beat renews the lease on the requests this process works on.
+                db.worker_touch(utils.process_token())
         except Exception as e:
             # A lost database must not kill the service; the next beat retries.
             LOG.warning("%s: heartbeat failed: %s", self, str(e).splitlines()[0])
