@@ -15,6 +15,7 @@ import oslo_messaging as messaging
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
+from cinder_lab.broker import cancel_consumers, queue_consumers
 from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
@@ -227,49 +228,6 @@ class Service:
         """Stop heartbeats only, as if the process hung: the row turns ``down``
         while the RPC server still consumes its queues."""
         self._stop.set()
-
-
-def cancel_consumers(server: messaging.RPCServer) -> None:
-    """Cancel a stopped server's consumers before oslo.messaging closes its connection.
-
-    oslo.messaging 18 (``impl_rabbit.Connection.close``) deletes the fanout queue
-    while still consuming from it; RabbitMQ then tells the consumer with a
-    ``basic.cancel`` (method 60,30) that arrives while the channel is closing, and
-    py-amqp logs "Received method (60, 30) during closing channel". Cancelled
-    first, the queue is deleted with no consumer on it and nothing arrives. The
-    consume loop has stopped (``server.stop()``), so no other thread reads this
-    connection. Best effort: the attributes are oslo.messaging's internals.
-    """
-    listener = getattr(getattr(server, "listener", None), "_poll_style_listener", None)
-    conn = getattr(getattr(listener, "conn", None), "connection", None)
-    consumers = getattr(conn, "_consumers", None)
-    if not consumers:
-        return
-    try:
-        with conn._connection_lock:
-            for consumer, tag in list(consumers.items()):
-                consumer.cancel(tag=tag)
-    except Exception as e:  # a lost broker: the close that follows copes with it
-        LOG.debug("%s: could not cancel consumers: %s", server, e)
-
-
-def queue_consumers(queue: str) -> int | None:
-    """How many consumers the broker counts on ``queue`` now; None if it has no such
-    queue, cannot be asked, or is the in-process broker (no other process to see).
-
-    A passive declare answers from the queue itself; the management API's counts
-    lag by its statistics interval (5 s), too late for "did it just stop?".
-    """
-    if rpc.is_in_process(CONF):
-        return None
-    conn = rpc.kombu_connection(CONF)
-    try:
-        _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
-        return int(consumers)
-    except Exception:  # no such queue (a 404 closes the channel), or no broker
-        return None
-    finally:
-        conn.release()
 
 
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --
