@@ -77,7 +77,8 @@ class Service:
         try:
             row = db.service_get_by_args(self.host, self.binary)
             if not config.is_kilo():
-                db.service_update(row.id, self._versions())
+                # Service.save() writes every field it set, so the UPDATE always happens.
+                db.service_update(row.id, {**self._versions(), "updated_at": utils.utcnow()})
         except exception.HostBinaryNotFound:
             row = self._create_service_ref()
         self.service_id = row.id

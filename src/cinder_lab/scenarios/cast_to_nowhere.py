@@ -66,8 +66,17 @@ class CastToNowhere:
             "cinder-backup.maqi-kilo holds 1 message, 0 consumers",
         )
         s.lab.start_backup()
-        s.wait_for(lambda: db.backup_get(backup.id).status != "creating", "the backup")
-        s.check(db.backup_get(backup.id).status == "available", "served once the service is back")
+        s.check(
+            s.queue_is("cinder-backup.maqi-kilo", messages=0),
+            "served once the service is back: the queue is empty",
+        )
+        aborted = "Create backup aborted, expected backup status creating but got error."
+        s.wait_for(lambda: db.backup_get(backup.id).fail_reason == aborted, "the backup")
+        s.check(
+            db.backup_get(backup.id).status == "error",
+            "but the backup ends error: the restart reset it before the cast was served "
+            "(see the backup-restart scenario)",
+        )
 
         s.step("3. A call to a backend with no server times out")
         s.say("initialize_connection: the call Nova makes to attach a volume (Kilo 1.0)")
