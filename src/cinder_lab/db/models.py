@@ -79,7 +79,10 @@ class _VolumeColumns(_CinderBase):
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str | None] = mapped_column(String(255), nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The API always sets it; the default (the lab's, client-side) serves rows made by hand.
+    availability_zone: Mapped[str | None] = mapped_column(
+        String(255), default="nova", nullable=True
+    )
     scheduled_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
     # Lab only: the type's name (Cinder keeps volume_type_id into volume_types).
     volume_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
