@@ -61,8 +61,10 @@ class _ServiceColumns(_CinderBase):
     topic: Mapped[str | None] = mapped_column(String(255), nullable=True)
     report_count: Mapped[int] = mapped_column(Integer, default=0)
     disabled: Mapped[bool | None] = mapped_column(Boolean, default=False, nullable=True)
+    # Cinder's model default is 'cinder', never used: a service always writes its
+    # storage_availability_zone ('nova' by default), as the lab's rows made by hand do.
     availability_zone: Mapped[str | None] = mapped_column(
-        String(255), default="cinder", nullable=True
+        String(255), default="nova", nullable=True
     )
     disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # When an operator last enabled or disabled it (updated_at is the heartbeat's).
