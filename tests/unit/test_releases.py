@@ -17,6 +17,7 @@ from cinder_lab.cmd import waiting
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
+from cinder_lab.observe import route
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status as wait
 from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, context_keys, requests
@@ -145,6 +146,11 @@ def test_a_backup_waits_for_a_stopped_volume_service_then_completes(lab_of, rele
         f"waiting for continue_backup: its get_backup_device cast waits in its queue {QUEUE}"
     )
     assert f"cinder-volume {BACKEND}" in said
+    explained = dict(route.explain(vol.id, "backup").fields)
+    assert explained["backup in progress"] == (
+        f"backup {backup.id} waits for continue_backup: its get_backup_device cast waits "
+        f"in {QUEUE} until cinder-volume {BACKEND} serves it (no deadline)"
+    )
     # The volume service returns, serves the waiting cast, and the backup completes.
     lab_of.start_volume()
     assert wait(db.backup_get, backup.id).status == "available"

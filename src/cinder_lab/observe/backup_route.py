@@ -20,6 +20,7 @@ from cinder_lab.db import models
 from cinder_lab.observe.hops import Route, hop, row_text, service_reasons
 from cinder_lab.observe.topology import Topology
 from cinder_lab.volume import rpcapi as volume_rpcapi
+from cinder_lab.volume import volume_utils
 
 NOT_FOUND = "Service not found for creating backup."
 
@@ -43,6 +44,29 @@ def usable_backups(plain: str | None, zone: str | None) -> tuple[list, list[str]
     return usable, reasons
 
 
+def in_progress(volume: models.Volume) -> str:
+    """What the volume's ``creating`` backup waits for, and which queue holds its message.
+
+    Today, once cinder-backup took it (it wrote ``service``), it has cast
+    ``get_backup_device`` to the volume's backend and waits, with no deadline,
+    for ``continue_backup``; before that its ``create_backup`` waits in the
+    scheduler's or the backup host's queue.
+    """
+    found = [b for b in db.backup_get_all() if b.volume_id == volume.id and b.status == "creating"]
+    if not found:
+        return "none creating (the volume stays backing-up until an operator resets it)"
+    backup = found[-1]
+    if not config.is_kilo() and backup.service:
+        queue = volume_rpcapi.backend_queue(volume.host)
+        backend = volume_utils.extract_host(volume.host)
+        return (
+            f"backup {backup.id} waits for continue_backup: its get_backup_device cast waits "
+            f"in {queue} until cinder-volume {backend} serves it (no deadline)"
+        )
+    queue = f"{CONF.backup_topic}.{backup.host}" if backup.host else CONF.scheduler_topic
+    return f"backup {backup.id} waits: its create_backup cast is in {queue}"
+
+
 def explain_backup(
     route: Route,
     volume: models.Volume | None,
@@ -60,6 +84,8 @@ def explain_backup(
     )
     if volume is None:
         route.add("volume zone", f"{zone} (assumed: storage_availability_zone)")
+    if volume is not None and volume.status == "backing-up":
+        route.add("backup in progress", in_progress(volume))
     if volume is not None and volume.status != "available":
         route.refuse(
             f"REFUSED by backup/api.py: Invalid volume: volume {volume.id} is "
