@@ -1,21 +1,125 @@
-"""The lab's own probes of a running RPC server and of the broker (lab-only).
+"""The lab's own broker plumbing beside ``rpc.py``: the transport URL, probing, patches.
 
-Kept beside ``rpc.py`` rather than in it: Cinder's ``rpc.py`` is transport,
-clients, servers and ``RPCAPI`` only.
+Cinder's ``rpc.py`` holds transport, clients, servers and ``RPCAPI`` only; what the
+lab adds for a clear error on a missing broker, for tapping RabbitMQ beside
+oslo.messaging and for the in-process ``kombu+memory://`` mode lives here.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 
+import kombu
 import oslo_messaging as messaging
+from oslo_config import cfg
 
-from cinder_lab import rpc
+from cinder_lab import exception, utils
 from cinder_lab.common.config import CONF
 
 LOG = logging.getLogger(__name__)
+POLL_FLOOR = 0.001  # seconds between polls of an idle in-process queue
 
-__all__ = ["cancel_consumers", "queue_consumers"]
+
+def set_memory_polling_floor() -> None:
+    """Keep idle ``kombu+memory://`` consumers from spinning (idempotent).
+
+    oslo.messaging sets ``polling_interval = 0`` on every memory connection, so
+    each idle consumer thread would busy-loop; a 1 ms floor keeps the latency
+    and frees the CPU.
+    """
+    from kombu.transport import memory
+
+    if isinstance(memory.Transport.__dict__.get("polling_interval"), property):
+        return
+    memory.Transport.polling_interval = property(
+        lambda self: self.__dict__.get("_polling_interval", POLL_FLOOR),
+        lambda self, value: self.__dict__.__setitem__(
+            "_polling_interval", max(value or 0.0, POLL_FLOOR)
+        ),
+    )
+
+
+def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:
+    """``[DEFAULT] transport_url`` parsed, or ConfigError with the password masked."""
+    try:
+        return messaging.TransportURL.parse(conf)
+    except messaging.InvalidTransportURL as e:
+        raise exception.ConfigError(
+            reason=f"invalid transport_url {utils.mask_url(str(e.url))}"
+        ) from None
+    except ValueError as e:
+        # e.g. a port that is not a number: urllib raises before oslo can wrap it.
+        raise exception.ConfigError(
+            reason=f"invalid transport_url {utils.mask_url(conf.transport_url)}: {e}"
+        ) from None
+
+
+def transport_url(conf: cfg.ConfigOpts) -> str:
+    """The configured transport URL, as written (mask it before printing)."""
+    parse_transport_url(conf)
+    return conf.transport_url or "rabbit://"
+
+
+def is_in_process(conf: cfg.ConfigOpts) -> bool:
+    """True for ``kombu+memory://``: every service must live in this one process."""
+    return parse_transport_url(conf).transport.endswith("+memory")
+
+
+def kombu_connection(
+    conf: cfg.ConfigOpts, host: messaging.TransportHost | None = None, connect_timeout: float = 3
+) -> kombu.Connection:
+    """A plain kombu connection (not yet opened) to one host of ``transport_url``.
+
+    For what oslo.messaging does not do: probing the broker, tapping the firehose.
+    """
+    parsed = parse_transport_url(conf)
+    if host is None and parsed.hosts:
+        host = parsed.hosts[0]
+    return kombu.Connection(
+        hostname=(host and host.hostname) or "localhost",
+        port=(host and host.port) or 5672,
+        userid=(host and host.username) or "guest",
+        password=(host and host.password) or "guest",
+        virtual_host=parsed.virtual_host or "/",
+        connect_timeout=connect_timeout,
+    )
+
+
+def check_broker(conf: cfg.ConfigOpts) -> None:
+    """Connect once to every broker host, with bounded retries, or raise BrokerUnreachable.
+
+    oslo.messaging would wait forever for a broker that is not there; the lab
+    prefers a clear error naming the (masked) URL.
+    """
+    url = transport_url(conf)
+    parsed = parse_transport_url(conf)
+    drivers = {ep.name for ep in importlib.metadata.entry_points(group="oslo.messaging.drivers")}
+    if parsed.transport.split("+")[0] not in drivers:
+        raise exception.ConfigError(
+            reason=f"no messaging driver {parsed.transport!r} "
+            f"for transport_url {utils.mask_url(url)}"
+        )
+    if parsed.transport.endswith("+memory") or parsed.transport == "fake":
+        return
+    attempts = conf.rpc_connect_retries + 1
+    last: Exception | None = None
+    for host in parsed.hosts or [None]:
+        conn = kombu_connection(conf, host)
+        try:
+            conn.ensure_connection(
+                max_retries=conf.rpc_connect_retries,
+                interval_start=0.5,
+                interval_step=0.5,
+                interval_max=2,
+            )
+            return
+        except Exception as e:  # kombu raises several types; all mean "not reachable"
+            last = e
+        finally:
+            conn.release()
+    reason = str(last).splitlines()[0] if last else "no host in URL"
+    raise exception.BrokerUnreachable(url=utils.mask_url(url), attempts=attempts, reason=reason)
 
 
 def cancel_consumers(server: messaging.RPCServer) -> None:
@@ -49,9 +153,9 @@ def queue_consumers(queue: str) -> int | None:
     A passive declare answers from the queue itself; the management API's counts
     lag by its statistics interval (5 s), too late for "did it just stop?".
     """
-    if rpc.is_in_process(CONF):
+    if is_in_process(CONF):
         return None
-    conn = rpc.kombu_connection(CONF)
+    conn = kombu_connection(CONF)
     try:
         _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
         return int(consumers)

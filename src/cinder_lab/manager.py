@@ -50,6 +50,29 @@ def resource_id(obj: object, given_id: object, name: str) -> str:
     return found
 
 
+def publish_service_capabilities(
+    scheduler_rpcapi: object, ctxt: context.RequestContext, name: str, host: str, caps: dict
+) -> None:
+    """Report to the schedulers; mirrors SchedulerDependentManager._publish_service_capabilities.
+
+    A fanout to every scheduler; today also ``notify_service_capabilities`` to one,
+    which a scheduler older than 3.1 cannot take: ServiceTooOld, logged, as Cinder does.
+    """
+    scheduler_rpcapi.update_service_capabilities(ctxt, name, host, caps)
+    if config.is_kilo():
+        return  # Kilo's managers reported by the fanout only
+    try:
+        scheduler_rpcapi.notify_service_capabilities(ctxt, name, host, caps)
+    except exception.ServiceTooOld as e:
+        LOG.warning(
+            "Failed to notify about cinder-%s service capabilities for host %s. "
+            "This is normal during a live upgrade. Error: %s",
+            name,
+            host,
+            e,
+        )
+
+
 def require(ok: object, reason: str) -> None:
     """Refuse a message before it changes anything: InvalidMessage, logged in one line."""
     if not ok:

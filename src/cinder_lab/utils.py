@@ -95,16 +95,29 @@ def service_status(service: object) -> str:
     return "disabled" if service.disabled else "enabled"
 
 
+SUSPENDED = 1.0  # seconds a poll may overrun before a debugger is thought to have held it
+
+
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
     """Poll ``predicate()`` until it holds (True) or ``timeout`` seconds pass (False).
 
     The lab's one wait: callers say what they waited for when it returns False.
+    Time a debugger held the process does not count (``clock.hold_while_debugging``):
+    while another thread is stopped at a breakpoint, or this one was suspended.
     """
-    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    deadline = last + timeout
     while True:
         if predicate():
             return True
-        if time.monotonic() >= deadline:
+        held = clock.hold_while_debugging()
+        now = time.monotonic()
+        gap = now - last - held - interval  # more than a poll: this thread was suspended
+        if gap > SUSPENDED and clock.suspends_all_threads():
+            held += gap  # (debugpy stops every thread at a breakpoint, this one too)
+        deadline += held
+        last = now
+        if now >= deadline:
             return False
         time.sleep(interval)
 

@@ -14,7 +14,7 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph, route, topology, trace
+from cinder_lab.observe import envelope, graph, graph_page, route, topology, trace
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import api as volume_api
 from tests.procs import run_cli
@@ -75,12 +75,12 @@ def test_stopped_service_leaves_a_dead_end_in_every_rendering(lab):
     assert dot.startswith("digraph topology {") and dot.rstrip().endswith("}")
     assert 'cinder-backup.maqi-kilo\\n1 msg, 0 consumer(s)\\nNO CONSUMER", style=filled' in dot
 
-    page = graph.html_page(topo)
+    page = graph_page.html_page(topo)
     assert "NO CONSUMER" in page and 'class="dead"' in page
     # Self-contained: the scripts are inline; no script, stylesheet or image is fetched.
     assert "cytoscape" in page and "CinderGraph.create" in page
     assert not re.search(r"<script[^>]+src=|<link|<img|@import|<iframe", page)
-    elements = {e["data"]["id"]: e for e in graph.elements(topo)}
+    elements = {e["data"]["id"]: e for e in graph_page.elements(topo)}
     assert elements["q:cinder-backup.maqi-kilo"]["data"]["dead"] is True
     assert (
         "dead"

@@ -19,12 +19,14 @@ import pytest
 
 from cinder_lab.cmd.web import listen
 from cinder_lab.web.app import make_app
+from cinder_lab.web.commands import CommandBox, OwnLab
 from cinder_lab.web.hub import Hub
 from cinder_lab.web.live import Watcher
 from cinder_lab.web.story import StoryRunner
 from tests.broker import require
 from tests.integration.conftest import rabbit_lab  # noqa: F401 - for the broker test
 from tests.unit.conftest import lab  # noqa: F401 - the in-process services, as in tests/unit
+from tests.web.screenshots import listed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -84,16 +86,24 @@ class Served:
     stories: StoryRunner
 
 
-def serve(before: object = lambda: None) -> tuple[Served, object]:
-    """The app on a free port of 127.0.0.1, watching the in-process broker, in a thread."""
+def serve(own: OwnLab | None = None) -> tuple[Served, object]:
+    """The app on a free port of 127.0.0.1, watching the in-process broker, in a thread.
+
+    With ``own`` (the server's own lab) it is ``cinder-lab web`` in the single-process
+    mode: a story stops those services and starts them again; the command box is on."""
     import uvicorn
 
     hub = Hub()
     watcher = Watcher(hub, None, interval=0.25).start()
-    stories = StoryRunner(hub, None, before)  # type: ignore[arg-type]
+    box = None
+    if own is None:
+        stories = StoryRunner(hub, None, lambda: None)
+    else:
+        stories = StoryRunner(hub, None, own.stop, own.restore)
+        box = CommandBox(own, stories.running)
     sock = listen("127.0.0.1", 0)
     config = uvicorn.Config(
-        make_app(hub, watcher, stories),
+        make_app(hub, watcher, stories, box),
         log_level="warning",
         lifespan="off",
         timeout_graceful_shutdown=1,
@@ -108,6 +118,8 @@ def serve(before: object = lambda: None) -> tuple[Served, object]:
         stories.close()
         watcher.close()
         sock.close()
+        if own is not None:
+            own.clear_overrides()
         assert not thread.is_alive(), "the web server did not stop"
 
     port = sock.getsockname()[1]
@@ -115,9 +127,9 @@ def serve(before: object = lambda: None) -> tuple[Served, object]:
 
 
 @pytest.fixture
-def live(lab: object) -> Iterator[Served]:  # noqa: F811 - the imported fixture, requested
-    """The web view over the ``lab`` fixture's services."""
-    served, stop = serve()
+def live(lab: object, memory_conf: Path) -> Iterator[Served]:  # noqa: F811 - the fixture
+    """The web view over the ``lab`` fixture's services, as the server's own (command box on)."""
+    served, stop = serve(OwnLab([str(memory_conf)], lab))
     try:
         yield served
     finally:
@@ -134,9 +146,25 @@ def live_stories(memory_conf: Path) -> Iterator[Served]:
         stop()
 
 
+@pytest.fixture
+def live_own(memory_conf: Path) -> Iterator[Served]:
+    """``cinder-lab web`` in the single-process mode: its own services, stories, commands."""
+    own = OwnLab([str(memory_conf)])
+    own.start()
+    served, stop = serve(own)
+    try:
+        yield served
+    finally:
+        stop()
+        own.stop()
+
+
 def screenshot(page: object, name: str, tmp_path: Path) -> Path:
     """A full-page picture: into docs/img/ for the README with CINDER_LAB_SCREENSHOTS=1
-    (so a test run leaves the tracked pictures alone), else into the test's tmp_path."""
+    (``make screenshots``; a test run leaves the tracked pictures alone), else into the
+    test's tmp_path. ``name`` must be listed in ``tests/web/screenshots.py``."""
+    size = page.viewport_size  # type: ignore[attr-defined]
+    listed(name, (size["width"], size["height"]))  # make screenshots retakes each listed one
     where = IMG if os.environ.get("CINDER_LAB_SCREENSHOTS") else tmp_path
     where.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(where / name), full_page=True)  # type: ignore[attr-defined]

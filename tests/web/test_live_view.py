@@ -21,7 +21,7 @@ from cinder_lab.backup import api as backup_api
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import graph, topology
+from cinder_lab.observe import graph_page, topology
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status, wait_until
 from tests.web.conftest import open_page, screenshot
@@ -43,7 +43,7 @@ def services_behind(page, queue_id: str) -> list[str]:
     """The first line of every services box the queue leads to, through its consumer."""
     return page.evaluate(
         """id => window.cinderLab.cy.getElementById(id).successors('node.service')
-                .map(n => n.data('label').split('\\n')[0])""",
+                .map(n => n.data('details').split('\\n')[0])""",
         queue_id,
     )
 
@@ -220,13 +220,13 @@ def test_no_two_boxes_overlap(lab, live, browser, width, tmp_path):
 def test_the_static_topology_page_shares_the_layout(lab, page, tmp_path):
     lab.stop(lab.find("cinder-backup", "maqi-kilo"))
     html = tmp_path / "topology.html"
-    html.write_text(graph.html_page(topology.snapshot(None)))
+    html.write_text(graph_page.html_page(topology.snapshot(None)))
     fetched: list[str] = []
     page.page.on("request", lambda r: fetched.append(r.url))
     page.page.goto(html.as_uri())
     page.page.wait_for_function("window.cinderLab && window.cinderLab.cy")
     ids = page.page.evaluate("window.cinderLab.cy.elements().map(e => e.id())")
-    expected = [e["data"]["id"] for e in graph.elements(topology.snapshot(None))]
+    expected = [e["data"]["id"] for e in graph_page.elements(topology.snapshot(None))]
     assert "q:cinder-backup.maqi-kilo" in ids and set(expected) == set(ids)
     assert page.page.evaluate("CinderGraph.overlaps(window.cinderLab.cy)") == []
     assert fetched == [html.as_uri()], "the page fetched something besides itself"
@@ -261,4 +261,26 @@ def test_story_mode_runs_the_note_one_step_at_a_time(live_stories, page, tmp_pat
 
     page.page.click("#story-stop")
     expect(steps).to_have_attribute("data-status", "stopped", timeout=30_000)
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_an_old_row_shows_an_older_object_on_the_page(release, lab, live, page):
+    """A cinder-volume row at objects 1.38: the backup's volume travels as Volume 1.8."""
+    ctxt = context.get_admin_context()
+    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1, name="v").id)
+    row = db.service_get_by_args("maqi-kilo@ceph", "cinder-volume")
+    db.service_update(row.id, {"object_current_version": "1.38"})
+    rpc.reset_version_caps()
+    lab.stop(lab.find("cinder-backup", "maqi-kilo"))
+    lab.start_backup()  # a new process pins its clients at start
+    load(page, live.url)
+    bak = backup_api.API().create(ctxt, vol.id)
+    assert wait_status(db.backup_get, bak.id).status == "available"
+
+    attach = animation(page.page, "initialize_connection")
+    page.page.locator(f'#log li[data-seq="{attach["seq"]}"]').click()
+    envelope = page.page.locator("#envelope")
+    expect(envelope).to_contain_text('"versioned_object.name": "Volume"')
+    expect(envelope).to_contain_text('"versioned_object.version": "1.8"')
     assert page.errors == []

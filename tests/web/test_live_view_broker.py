@@ -96,3 +96,64 @@ def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
     assert rabbit_lab.stop(web) == 0, web.output()  # SIGTERM, as Ctrl-C or systemd would
     assert api.tracing() is False, "cinder-lab web left the firehose on"
     assert "Traceback" not in web.output()
+
+
+@pytest.mark.slow
+@pytest.mark.broker
+@pytest.mark.serial  # nine lab processes: alone, so the others' start-up waits hold
+def test_the_notes_two_machines_are_legible_at_1280(rabbit_lab, browser):
+    """The note's two machines on RabbitMQ (29 boxes): 12 px text at 1280 px and at 1920."""
+    openstack = rabbit_lab.conf(
+        "openstack",
+        "maqi-openstack.novalocal",
+        {"lvmdriver-1": "lvmdriver-1", "whatever_it_is": "new_lvm_backend"},
+    )
+    kilo = rabbit_lab.conf("kilo", HOST, {"ceph": "ceph"})
+    for conf in (openstack, kilo):
+        for s in ("volume", "backup", "scheduler"):
+            rabbit_lab.start(f"cinder-lab-{s}", conf)
+    rows = [
+        ("cinder-volume", "maqi-openstack.novalocal@lvmdriver-1"),
+        ("cinder-volume", "maqi-openstack.novalocal@whatever_it_is"),
+        ("cinder-volume", f"{HOST}@ceph"),
+        ("cinder-backup", HOST),
+        ("cinder-backup", "maqi-openstack.novalocal"),
+    ]
+    wait_until(all_up(*rows), timeout=60, what="both machines' services up")
+    port = free_port()
+    web = LabProcess("cinder-lab", kilo, rabbit_lab.tmp, "web", "--port", str(port))
+    rabbit_lab.procs.append(web)
+    wait_until(lambda: "open http://" in web.output(), timeout=30, what="cinder-lab web to listen")
+    url = f"http://127.0.0.1:{port}/"
+    for width, height in ((1280, 800), (1920, 1080)):
+        legible_at(browser, url, width, height, rabbit_lab.tmp)
+    assert rabbit_lab.stop(web) == 0, web.output()
+
+
+NAMED = """() => window.cinderLab.cy.nodes('.consumer')
+             .filter(c => c.outgoers('node.service').length).length"""
+
+
+def legible_at(browser, url: str, width: int, height: int, tmp) -> None:
+    """The page at one window size, once the management API named every consumer."""
+    from tests.web.conftest import open_page
+    from tests.web.test_graph_layout import check_legible
+
+    p = open_page(browser, width=width, height=height)
+    try:
+
+        def named() -> bool:
+            p.page.goto(url)
+            p.page.wait_for_function("window.cinderLab && window.cinderLab.cy !== null")
+            return p.page.evaluate(NAMED) >= 7
+
+        wait_until(named, timeout=60, interval=1, what="the services named on the page")
+        boxes = p.page.evaluate("window.cinderLab.cy.nodes().not('.token, .drop-mark').length")
+        assert boxes >= 25, boxes
+        check_legible(p.page)
+        assert p.page.evaluate("CinderGraph.overlaps(window.cinderLab.cy)") == []
+        assert p.page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(p.page, f"web-rabbitmq-two-machines-{width}.png", tmp)
+        assert p.errors == []
+    finally:
+        p.page.context.close()

@@ -3,7 +3,8 @@
 Lab-only (Cinder's dashboard, Horizon, shows nothing of RPC). Against a broker
 it reads the management API and the firehose as ``topology`` and ``trace`` do;
 on ``kombu+memory://`` it starts the config's services in this process first,
-as they do, and story mode runs the scenarios here one step at a time.
+as they do, story mode runs the scenarios here one step at a time, and the
+page's command box types the client's commands into this process.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class Web(LabMixin, command.Command):
             "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
         )
         parser.add_argument(
-            "--no-stories", action="store_true", help="turn story mode off (the page only watches)"
+            "--no-stories",
+            action="store_true",
+            help="turn story mode and the command box off (the page only watches)",
         )
         return parser
 
@@ -74,19 +77,21 @@ class Web(LabMixin, command.Command):
 
         sock = listen(args.host, args.port)  # before anything starts: a busy port changes nothing
         try:
-            lab, api = _source()
+            own, api = _source()
         except BaseException:
             sock.close()
             raise
         hub = Hub()
         watcher = Watcher(hub, api).start()
+        stories = box = None
+        if not args.no_stories:
+            if own is None:  # on a broker the services are processes of their own
+                stories = StoryRunner(hub, CONF.transport_url, lambda: None)
+            else:
+                from cinder_lab.web.commands import CommandBox
 
-        def stop_own_services() -> None:
-            if lab is not None and lab.services:
-                lab.close()
-
-        url = None if api is None else CONF.transport_url
-        stories = None if args.no_stories else StoryRunner(hub, url, stop_own_services)
+                stories = StoryRunner(hub, None, own.stop, own.restore)
+                box = CommandBox(own, stories.running)
         shown = f"[{args.host}]" if ":" in args.host else args.host
         mode = "the in-process broker" if api is None else f"vhost {api.vhost!r}"
         print(
@@ -96,13 +101,13 @@ class Web(LabMixin, command.Command):
         )
         with _signals_held():
             try:
-                _serve(sock, hub, watcher, stories)
+                _serve(sock, hub, watcher, stories, box)
             finally:
                 if stories is not None:
                     stories.close()
                 watcher.close()  # the firehose goes back off here
-                if lab is not None:
-                    lab.close()
+                if own is not None:
+                    own.stop()
                 sock.close()
         return 0
 
@@ -125,7 +130,7 @@ def _signals_held() -> Iterator[None]:
 
 def _source() -> tuple[object, ManagementAPI | None]:
     """In-process: this config's services, started here. Else the broker's management API."""
-    from cinder_lab.lab import Lab
+    from cinder_lab.web.commands import OwnLab, config_files
 
     if not rpc.is_in_process(CONF):
         api = ManagementAPI.from_conf(CONF)
@@ -133,16 +138,16 @@ def _source() -> tuple[object, ManagementAPI | None]:
         return None, api
     logging.getLogger("oslo.messaging").setLevel(logging.ERROR)
     memory_tap.install()
-    lab = Lab()
+    own = OwnLab(config_files())
     try:
-        lab.start_configured()
+        own.start()
     except BaseException:
-        lab.close()
+        own.stop()
         raise
-    return lab, None
+    return own, None
 
 
-def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -> None:
+def _serve(sock: socket.socket, hub: object, watcher: object, stories: object, box: object) -> None:
     """Serve until SIGINT or SIGTERM, then return (so the caller cleans up and exits 0)."""
     import uvicorn
 
@@ -154,7 +159,7 @@ def _serve(sock: socket.socket, hub: object, watcher: object, stories: object) -
             super().handle_exit(sig, frame)
 
     config = uvicorn.Config(
-        make_app(hub, watcher, stories),
+        make_app(hub, watcher, stories, box),
         log_level="warning",
         timeout_graceful_shutdown=5,
         lifespan="off",

@@ -3,7 +3,7 @@
 Lab-only. Four renderings of one graph: Mermaid text (renders on GitHub and
 in many editors), Graphviz DOT (``dot -Tsvg``), Cytoscape.js elements (the
 live view of ``cinder-lab web``), and a self-contained HTML page drawn with the
-same vendored Cytoscape.js and layered dagre layout as the live view, its
+same vendored Cytoscape.js and column layout as the live view, its
 scripts inlined, so it opens from a file with nothing fetched. Dead ends are
 marked: a queue nobody consumes, an exchange with no binding (whatever is
 published there is dropped), a service that is down.
@@ -11,12 +11,8 @@ published there is dropped), a service that is down.
 
 from __future__ import annotations
 
-import datetime
 import html
-import json
-import re
 from dataclasses import dataclass, field
-from importlib import resources
 
 from cinder_lab.observe.topology import Consumer, Topology
 
@@ -189,136 +185,3 @@ def dot(topo: Topology) -> str:
         out.append(f"  {e.src} -> {e.dst}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
     out.append("}")
     return "\n".join(out) + "\n"
-
-
-# -- Cytoscape.js elements (the live view and the HTML page) ---------------------------
-
-KINDS = ("exchange", "queue", "consumer", "service")
-_HEX = re.compile(r"_([0-9a-f]{8})[0-9a-f]{24}$")
-_CHAR_W, _LINE_H = 7.3, 16  # monospace 12 px: box sizes known before any drawing
-
-
-def _short(line: str) -> str:
-    """A fanout queue's 32-hex suffix cut to 8: the whole name is in the details."""
-    return _HEX.sub(lambda m: f"_{m.group(1)}\u2026", line)
-
-
-def elements(topo: Topology) -> list[dict]:
-    """Cytoscape.js elements with ids that stay the same across snapshots.
-
-    Node ids are the graph's keys (``ex:openstack``, ``q:cinder-backup.maqi-kilo``,
-    ``consumer:<connection>``, ``svc:<row id>``), so a live page can update in
-    place. A binding key is written into its queue's box when it differs from
-    the queue's name (fanouts), not across the edge. Box sizes are set here
-    from the text, so the layout never lets two boxes overlap.
-    """
-    g = build(topo)
-    key_of = {n.id: key for key, n in g.nodes.items()}
-    keys: dict[str, list[str]] = {}
-    for e in g.edges:
-        dst = key_of[e.dst]
-        if e.label and g.by_id(e.src).column == 0 and e.label != dst[2:]:
-            keys.setdefault(dst, []).append(f"key {e.label}")
-    out: list[dict] = []
-    for key, n in g.nodes.items():
-        lines = [_short(line) for line in n.lines] + keys.get(key, [])
-        width = max(len(line) for line in lines) * _CHAR_W + 24
-        data = {
-            "id": key,
-            "label": "\n".join(lines),
-            "details": "\n".join(n.lines + keys.get(key, [])),
-            "kind": KINDS[n.column],
-            "column": n.column,
-            "dead": n.dead,
-            "w": round(width),
-            "h": len(lines) * _LINE_H + 14,
-        }
-        out.append(
-            {"group": "nodes", "data": data, "classes": KINDS[n.column] + (" dead" * n.dead)}
-        )
-    # One width per column: every edge then leaves a box from its side, never across it.
-    widest: dict[int, int] = {}
-    for el in out:
-        widest[el["data"]["column"]] = max(widest.get(el["data"]["column"], 0), el["data"]["w"])
-    for el in out:
-        el["data"]["w"] = widest[el["data"]["column"]]
-    for e in g.edges:
-        src, dst = key_of[e.src], key_of[e.dst]
-        span = g.by_id(e.dst).column - g.by_id(e.src).column
-        data = {"id": f"{src}->{dst}", "source": src, "target": dst, "key": e.label}
-        data["span"] = max(span, 1)
-        out.append({"group": "edges", "data": data, "classes": "dead" if e.dead else ""})
-    return out
-
-
-def _asset(name: str) -> str:
-    """A file the web view ships (``cinder_lab/web/static``), read from the installed package."""
-    return (resources.files("cinder_lab") / "web" / "static" / name).read_text("utf-8")
-
-
-def _inline_script(text: str) -> str:
-    # A literal "</script" inside the code would end the element early.
-    return "<script>\n" + text.replace("</script", "<\\/script") + "\n</script>"
-
-
-def _rows(topo: Topology) -> str:
-    out = []
-    for q in topo.queues:
-        consumers = topo.consumers_of(q.name)
-        who = (
-            "; ".join(
-                f"{c.process or '?'} pid {c.pid}" + (f" = {c.service.label()}" if c.service else "")
-                for c in consumers
-            )
-            or "NOBODY"
-        )
-        cls = ' class="dead"' if q.dead_end else ""
-        named = q.service.label() if q.service else ""
-        out.append(
-            f"<tr{cls}><td>{html.escape(q.name)}</td><td>{q.messages}</td>"
-            f"<td>{q.consumers}</td><td>{html.escape(who)}</td><td>{html.escape(named)}</td></tr>"
-        )
-    return "\n".join(out)
-
-
-def html_page(topo: Topology) -> str:
-    """One self-contained page: the live view's layered graph (scripts inlined), then a table."""
-    when = datetime.datetime.now().isoformat(timespec="seconds")
-    dead = topo.dead_ends()
-    summary = (
-        f"{len(dead)} queue(s) with no consumer: " + ", ".join(q.name for q in dead)
-        if dead
-        else "every queue has a consumer"
-    )
-    # JSON inside a script element: "<" escaped so no text can close it.
-    data = json.dumps(elements(topo)).replace("<", "\\u003c")
-    scripts = "\n".join(
-        _inline_script(_asset(name))
-        for name in ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "graph.js")
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>cinder-lab topology: {html.escape(topo.vhost)}</title>
-<style>
-{_asset("graph.css")}
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 20px; color: #222; }}
-table {{ border-collapse: collapse; margin-top: 16px; }}
-td, th {{ border: 1px solid #bbb; padding: 4px 8px; font-size: 13px; text-align: left; }}
-tr.dead td {{ background: #ffdddd; color: #700; }}
-</style></head><body>
-<h1>cinder-lab topology</h1>
-<p>Source: {html.escape(topo.source)}, vhost <code>{html.escape(topo.vhost)}</code>,
-taken {when}. {html.escape(summary)}.</p>
-{_asset("legend.html")}
-<div class="graph-wrap"><div id="graph" class="graph"></div></div>
-<table><tr><th>queue</th><th>messages</th><th>consumers</th><th>consumed by</th>
-<th>service its name points to</th></tr>
-{_rows(topo)}
-</table>
-{scripts}
-<script>
-window.cinderLab = {{ cy: CinderGraph.create(document.getElementById("graph"), {data}) }};
-</script>
-</body></html>
-"""

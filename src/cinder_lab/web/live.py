@@ -22,12 +22,13 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph, sources, topology, trace
+from cinder_lab.observe import envelope, graph_page, sequence, sources, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
 LOG = logging.getLogger(__name__)
 KEEP_ENVELOPES = 500  # publishes whose envelope waits for its trace event
+KEEP_CALLERS = 100  # reply queues whose caller the graph names
 STEADY = 2.0  # seconds a consumer the management API stops listing stays on the graph
 TAP_QUEUE = sources.TAP  # the firehose tap's own queues
 
@@ -53,16 +54,21 @@ def services() -> list[dict]:
     return sorted(rows, key=lambda r: r["id"])
 
 
-def view(topo: topology.Topology) -> dict:
-    """The graph, the services and the dead ends of one snapshot, as the page wants them."""
+def view(topo: topology.Topology, callers: dict[str, str] | None = None) -> dict:
+    """The graph, the services and the dead ends of one snapshot, as the page wants them.
+
+    ``callers``: reply queue -> who made the call that uses it (in use, not a dead end).
+    """
+    callers = callers or {}
     return {
         "source": topo.source,
         "vhost": topo.vhost,
-        "elements": graph.elements(topo),
+        "elements": graph_page.elements(topo, callers),
         "services": services(),
         "dead_ends": [
             {"queue": q.name, "messages": q.messages, "note": topology.dead_end_note(q)}
             for q in topo.dead_ends()
+            if q.name not in callers
         ],
         "service_down_time": CONF.service_down_time,
         "report_interval": CONF.report_interval,
@@ -133,6 +139,9 @@ class Watcher:
         self._threads: list[threading.Thread] = []
         self._missing: dict[tuple[str, str], float] = {}  # consumer -> when it went unlisted
         self._refreshing = threading.Lock()
+        # Reply queue -> its caller, from the calls seen: the graph names the caller.
+        self.callers: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._sequence = sequence.Sequence()  # each message as an arrow of its request
 
     def start(self) -> Watcher:
         self.refresh()
@@ -158,7 +167,7 @@ class Watcher:
     def _refresh(self) -> dict | None:
         try:
             topo = self._snapshot()
-            current = view(topo)
+            current = view(topo, self._callers_of(topo))
         except Exception as e:  # noqa: BLE001 - a story may be switching config; try again
             error = (
                 f"{type(e).__name__}: {utils.mask_url(str(e).splitlines()[0] if str(e) else '')}"
@@ -177,6 +186,29 @@ class Watcher:
         self.current = current
         self.hub.latest["topology"] = current  # a new page gets the ages of now
         return current
+
+    def _callers_of(self, topo: topology.Topology) -> dict[str, str]:
+        """The callers of the reply queues that still exist."""
+        return {q: who for q, who in list(self.callers.items()) if topo.queue(q) is not None}
+
+    def _note_caller(self, ev: trace.TraceEvent, msg: dict) -> None:
+        """A call names its reply queue (``_reply_q``): remember who is waiting on it."""
+        reply_q = msg.get("_reply_q")
+        if ev.kind != "call" or not isinstance(reply_q, str):
+            return
+        # On a broker each process has its own connection, so the sender is known; a guess
+        # ("[same request id]") is not a name. In-process every service shares one
+        # transport and its reply queue: the call's method is what is known.
+        who = ev.publisher or ""
+        if self.api is None or not who or " [" in who:
+            who = f"the caller of {ev.method}"
+        self._set_caller(reply_q, who)
+
+    def _set_caller(self, reply_q: str, who: str) -> None:
+        self.callers[reply_q] = who
+        self.callers.move_to_end(reply_q)
+        while len(self.callers) > KEEP_CALLERS:
+            self.callers.popitem(last=False)
 
     def _snapshot(self) -> topology.Topology:
         """As ``topology`` sees it, less this server's own firehose tap queue, and steadier.
@@ -231,22 +263,27 @@ class Watcher:
                 key = msg.get("_unique_id")
                 if key:
                     self._envelopes[key] = (raw.envelope.get("oslo.version"), msg)
+                if isinstance(msg.get("_reply_q"), str) and msg["_reply_q"] not in self.callers:
+                    # At its publish, before the broker lists the queue's consumer.
+                    self._set_caller(msg["_reply_q"], f"the caller of {msg.get('method')}")
                     while len(self._envelopes) > KEEP_ENVELOPES:
                         self._envelopes.popitem(last=False)
             yield raw
 
     def _emit(self, ev: trace.TraceEvent) -> None:
+        version, msg = self._envelopes.pop(ev.unique_id or "", (None, {}))
+        self._note_caller(ev, msg)
         topo = self.topo
         if topo is None or any(topo.queue(q) is None for q in ev.queues):
             self.refresh()  # a queue born a moment ago (a caller's reply queue)
             topo = self.topo
-        version, msg = self._envelopes.pop(ev.unique_id or "", (None, {}))
         data = {
             **ev.to_dict(),
             "seq": next(self._seq),
             "paths": paths(topo, ev.exchange, ev.queues, ev.consumed_by) if topo else [],
             "oslo_version": version,
             "envelope": _mask(msg),
+            "arrow": self._sequence.arrow(ev).to_dict(),
         }
         self.hub.publish("message", _mask(data))
 

@@ -4,7 +4,8 @@ Lab-only. A story is one of ``cinder_lab.scenarios`` run in a thread of the web
 server, on a workbench (``scenarios.base.Stage``) whose ``step()`` waits for the
 page's "next step" before it goes on; what the scenario says and checks is
 published beside the animation. The services it starts are threads of this
-process, so the watcher sees them as any others.
+process, so the watcher sees them as any others. When it ends the server's own
+services come back (``after``), so the page is live again.
 """
 
 from __future__ import annotations
@@ -50,15 +51,23 @@ class SteppedStage(Stage):
 class StoryRunner:
     """At most one story at a time; its state is published as the ``story`` event."""
 
-    def __init__(self, hub: Hub, transport_url: str | None, before: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        transport_url: str | None,
+        before: Callable[[], None],
+        after: Callable[[], None] = lambda: None,
+    ) -> None:
         self.hub = hub
         self.transport_url = transport_url  # None: the in-process broker
-        self.before = before  # stops the server's own in-process services, once
+        self.before = before  # stops the server's own in-process services
+        self.after = after  # and starts them again once the story ended
         self._lock = threading.Lock()
         self._go = threading.Event()
         self._abort = False
         self._thread: threading.Thread | None = None
         self._workdir: str | None = None
+        self._closing = False  # the server is stopping: its own lab does not come back
         self.state: dict = {"name": None, "status": "idle", "steps": [], "failures": []}
 
     @staticmethod
@@ -77,6 +86,11 @@ class StoryRunner:
 
     def _publish(self) -> None:
         self.hub.publish("story", self.snapshot())
+
+    def running(self) -> str | None:
+        """The story's name while its thread runs (its services, or the server's coming back)."""
+        thread = self._thread
+        return self.state["name"] if thread is not None and thread.is_alive() else None
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -122,6 +136,7 @@ class StoryRunner:
         return self.snapshot()
 
     def close(self) -> None:
+        self._closing = True
         self.stop()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -157,7 +172,8 @@ class StoryRunner:
         self.before()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
-        # Kept after the story ends: the page goes on showing its rows and queues.
+        # Kept after the story ends: its database, until the next story (or the server's own
+        # lab coming back) replaces it.
         self._workdir = tempfile.mkdtemp(prefix=f"cinder-lab-web-{name}-")
         memory_tap.install()
         stage = SteppedStage(self, name, Path(self._workdir), self.transport_url, self._say)
@@ -178,3 +194,9 @@ class StoryRunner:
             self.state["failures"] = stage.failures()
             self.state["status"] = "failed" if stage.failures() else status
         self._publish()
+        if self._closing:
+            return
+        try:
+            self.after()
+        except Exception as e:  # noqa: BLE001 - the page says so; the server goes on
+            self.hub.publish("status", {"error": f"the lab did not come back: {e}"})

@@ -106,10 +106,15 @@
       li.classList.add("selected");
       showEnvelope(m);
     });
-    var log = $("log");
-    log.insertBefore(li, log.firstChild);
+    // Newest first by publish time and the broker's order, not by when the tracer knew its fate.
+    li.dataset.key = m.time + "#" + ("000000000" + (m.order || 0)).slice(-10);
+    var log = $("log"), after = log.firstChild;
+    while (after && after.dataset.key > li.dataset.key) { after = after.nextSibling; }
+    log.insertBefore(li, after);
     while (log.children.length > MAX_LOG) { log.removeChild(log.lastChild); }
   }
+
+  if (window.CinderSequence) { CinderSequence.onArrowClick(function (m) { showEnvelope(m); }); }
 
   function showEnvelope(m) {
     var head = {
@@ -169,7 +174,7 @@
     var p = exchange.position();
     var id = "drop-" + m.seq;
     var mark = lab.cy.add({ group: "nodes", classes: "drop-mark",
-      data: { id: id, label: "✕ DROPPED " + m.routing_key, seq: m.seq },
+      data: { id: id, label: "✕ DROPPED " + m.routing_key, seq: m.seq, exchange: exchange.id() },
       position: { x: p.x, y: p.y + exchange.height() / 2 + 14 } });
     setTimeout(function () { if (mark.inside()) { mark.remove(); } }, DROP_MARK_MS);
   }
@@ -230,6 +235,7 @@
     $("story-start").disabled = running;
     $("story-next").disabled = state.status !== "waiting";
     $("story-stop").disabled = !running;
+    $("command-run").disabled = running;  // the box drives the server's own lab, not a story's
     box.dataset.status = state.status;
     if (!state.name) { return; }
     box.appendChild(el("div", "story-state", state.name + ": " + state.status +
@@ -243,6 +249,38 @@
     if (state.failures && state.failures.length) {
       box.appendChild(el("div", "story-state", "failed checks: " + state.failures.join("; ")));
     }
+  }
+
+  // -- the command box (single-process mode) -----------------------------------------------
+
+  function loadCommands() {
+    fetch("/api/commands").then(function (r) { return r.json(); }).then(function (b) {
+      if (!b.on) { return; }
+      $("commands").hidden = false;
+      $("command-form").addEventListener("submit", function (e) {
+        e.preventDefault();
+        runCommand($("command").value);
+      });
+    });
+  }
+
+  function runCommand(line) {
+    var out = $("command-output");
+    $("command-run").disabled = true;
+    fetch("/api/commands/run", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ command: line }) })
+      .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+      .then(function (rb) {
+        var entry = el("div", rb[0] ? "ran" : "refused");
+        entry.appendChild(el("b", "", "$ " + line.trim()));
+        entry.appendChild(document.createTextNode("\n" + (rb[0] ? rb[1].output.join("\n") :
+          "ERROR: " + rb[1].error)));
+        out.hidden = false;
+        out.insertBefore(entry, out.firstChild);
+        out.dataset.last = rb[0] ? "ok" : "refused";
+        if (rb[0]) { $("command").value = ""; }
+      })
+      .finally(function () { $("command-run").disabled = false; });
   }
 
   // -- wiring --------------------------------------------------------------------------------
@@ -262,11 +300,15 @@
       var m = JSON.parse(e.data);
       if (lab.messages[m.seq]) { return; }  // already shown before a reconnection
       logMessage(m);
+      if (window.CinderSequence) { CinderSequence.add(m); }
       animate(m);
     });
     source.addEventListener("history", function (e) {
       var m = JSON.parse(e.data);
-      if (!lab.messages[m.seq]) { logMessage(m); }
+      if (!lab.messages[m.seq]) {
+        logMessage(m);
+        if (window.CinderSequence) { CinderSequence.add(m); }
+      }
     });
     source.addEventListener("story", function (e) { showStory(JSON.parse(e.data)); });
     source.addEventListener("status", function (e) { showError(JSON.parse(e.data).error); });
@@ -279,5 +321,7 @@
     connect();
   });
   loadStories();
+  loadCommands();
+  $("graph-tidy").addEventListener("click", function () { if (lab.cy) { CinderGraph.relayout(lab.cy); } });
   setInterval(tickAges, 1000);
 })();
