@@ -48,6 +48,10 @@ class InvalidVolume(Invalid):
     message = "Invalid volume: %(reason)s"
 
 
+class InvalidBackup(Invalid):
+    message = "Invalid backup: %(reason)s"
+
+
 class InvalidMessage(Invalid):
     """An RPC message whose arguments or record state the endpoint cannot accept."""
 

@@ -87,6 +87,8 @@ class Manager:
     """
 
     RPCAPI: type[rpc.RPCAPI] = rpc.RPCAPI
+    # Cinder's CleanableManager (Newton on): requests in progress are ``workers`` rows.
+    CLEANABLE = True
 
     def __init__(self, host: str) -> None:
         self.host = host
@@ -101,20 +103,30 @@ class Manager:
         """The version oslo.messaging's dispatcher checks each message against."""
         return messaging.Target(version=self.RPCAPI.api_version())
 
+    def uses_workers(self) -> bool:
+        """True when this manager records its requests in ``workers`` (never in Kilo)."""
+        return self.CLEANABLE and not config.is_kilo()
+
     def init_host(self) -> None:
         """Runs before the RPC server starts: clean up what a killed run left half done.
 
-        Mirrors cinder.manager.CleanableManager.init_host: every ``workers`` row of
-        this service is a request a run acked but never finished. The RPC server
-        acks before it runs a method (at-most-once), so nobody else will. Rows of
-        a process that still runs (a second process with the same host) are left
-        alone; those of another machine's process wait until their lease is stale.
+        Today, as cinder.manager.CleanableManager.init_host: every ``workers`` row
+        of this service is a request a run acked but never finished. The RPC
+        server acks before it runs a method (at-most-once), so nobody else will.
+        Rows of a process that still runs (a second process with the same host)
+        are left alone; those of another machine's process wait until their
+        lease is stale. Kilo had no ``workers`` table: each manager resets the
+        statuses of its host's resources instead (``cleanup_at_start``).
         """
         self.clean_workers(at_start=True)
+        self.cleanup_at_start(context.get_admin_context())
+
+    def cleanup_at_start(self, ctxt: context.RequestContext) -> None:
+        """What this manager's init_host resets without ``workers`` rows; each knows its own."""
 
     def clean_workers(self, at_start: bool = False) -> None:
         """End every request of this service whose process is gone; mirrors do_cleanup."""
-        if self.service_id is None:
+        if self.service_id is None or not self.uses_workers():
             return
         ctxt = context.get_admin_context()
         for worker in db.worker_get_all(self.service_id):
@@ -143,9 +155,11 @@ class Manager:
     def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
         """Put one resource whose request failed in a clear state; each manager knows how."""
 
-    def take(self, resource_type: str, resource_id: str) -> models.Worker:
+    def take(self, resource_type: str, resource_id: str) -> None:
         """Record that this process took a request (a ``workers`` row); mirrors set_workers."""
-        return db.worker_create(
+        if not self.uses_workers():
+            return
+        db.worker_create(
             {
                 "resource_type": resource_type,
                 "resource_id": resource_id,
@@ -157,11 +171,14 @@ class Manager:
 
     def release(self, resource_id: str) -> None:
         """The request for ``resource_id`` is finished or handed on: forget its rows."""
-        db.worker_delete_for(self.service_id, resource_id)
+        if self.uses_workers():
+            db.worker_delete_for(self.service_id, resource_id)
 
     @contextmanager
     def working_on(self, resource_type: str, resource_id: str) -> Iterator[None]:
         """Record this request in ``workers`` while it runs; mirrors Cinder's set_workers.
+
+        Kilo, and today's backup manager, keep no such row: only the failure handling remains.
 
         Not removed if the process dies, which is the point: the next start
         finds it. Requests still waiting in the queue have no row and are left

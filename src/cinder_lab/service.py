@@ -15,6 +15,7 @@ import oslo_messaging as messaging
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
+from cinder_lab.broker import cancel_consumers, queue_consumers
 from cinder_lab.common import config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
@@ -61,30 +62,39 @@ class Service:
     def _versions(self) -> dict:
         """Today's services row says what it speaks (Liberty on); Kilo's had no such columns."""
         if config.is_kilo():
-            return {"rpc_current_version": None, "object_current_version": None}
+            return {}
         return {
             "rpc_current_version": self.manager.target.version,
             "object_current_version": OBJ_VERSIONS_CURRENT,
         }
 
     def _register(self) -> None:
-        # Reuse the row of an earlier run: that is why a renamed host leaves a stale one.
-        values = {"availability_zone": self.availability_zone, **self._versions()}
+        """Reuse the row of an earlier run (that is why a renamed host leaves a stale one).
+
+        Kilo reused it untouched; today's Service.__init__ writes its versions
+        into it, which also stamps ``updated_at``.
+        """
         try:
             row = db.service_get_by_args(self.host, self.binary)
-            db.service_update(row.id, values)
+            if not config.is_kilo():
+                # Service.save() writes every field it set, so the UPDATE always happens.
+                db.service_update(row.id, {**self._versions(), "updated_at": utils.utcnow()})
         except exception.HostBinaryNotFound:
-            row = db.service_create(
-                {
-                    "host": self.host,
-                    "binary": self.binary,
-                    "topic": self.topic,
-                    "report_count": 0,
-                    **values,
-                }
-            )
+            row = self._create_service_ref()
         self.service_id = row.id
         self.manager.service_id = row.id
+
+    def _create_service_ref(self) -> object:
+        """A new row: report_count 0; today's also its uuid, versions and ``updated_at``."""
+        values = {
+            "host": self.host,
+            "binary": self.binary,
+            "topic": self.topic,
+            "report_count": 0,
+            "availability_zone": self.availability_zone,
+            **self._versions(),
+        }
+        return db.service_create(values)
 
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
@@ -93,7 +103,6 @@ class Service:
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:
             self._db_identity = utils.file_identity(self._db_file)
-        self.report_state()
         self.manager.init_host()
         target = messaging.Target(
             topic=self.topic, server=self.host, version=self.manager.target.version
@@ -143,14 +152,26 @@ class Service:
         self._threads.append(t)
 
     def report_state(self) -> None:
-        """One heartbeat; mirrors cinder.service.Service.report_state."""
+        """One heartbeat; mirrors cinder.service.Service.report_state.
+
+        The first comes ``report_interval`` after start (Cinder's looping call
+        has ``initial_delay=report_interval``). A row that has gone (deleted, or
+        soft-deleted) is created again, as both releases do.
+        """
         assert self.service_id is not None
         if self.database_lost():
             return
         try:
-            db.service_heartbeat(self.service_id)
-            # The same beat renews the lease on the requests this process works on.
-            db.worker_touch(utils.process_token())
+            try:
+                db.service_heartbeat(self.service_id, self.availability_zone)
+            except exception.ServiceNotFound:
+                LOG.debug("The service database object disappeared, recreating it.")
+                row = self._create_service_ref()
+                self.service_id = self.manager.service_id = row.id
+                db.service_heartbeat(self.service_id, self.availability_zone)
+            if self.manager.uses_workers():
+                # The same beat renews the lease on the requests this process works on.
+                db.worker_touch(utils.process_token())
         except Exception as e:
             gone = db.database_gone(e)
             if gone:  # dropped under us: as a deleted SQLite file, say so once and stop
@@ -216,49 +237,6 @@ class Service:
         """Stop heartbeats only, as if the process hung: the row turns ``down``
         while the RPC server still consumes its queues."""
         self._stop.set()
-
-
-def cancel_consumers(server: messaging.RPCServer) -> None:
-    """Cancel a stopped server's consumers before oslo.messaging closes its connection.
-
-    oslo.messaging 18 (``impl_rabbit.Connection.close``) deletes the fanout queue
-    while still consuming from it; RabbitMQ then tells the consumer with a
-    ``basic.cancel`` (method 60,30) that arrives while the channel is closing, and
-    py-amqp logs "Received method (60, 30) during closing channel". Cancelled
-    first, the queue is deleted with no consumer on it and nothing arrives. The
-    consume loop has stopped (``server.stop()``), so no other thread reads this
-    connection. Best effort: the attributes are oslo.messaging's internals.
-    """
-    listener = getattr(getattr(server, "listener", None), "_poll_style_listener", None)
-    conn = getattr(getattr(listener, "conn", None), "connection", None)
-    consumers = getattr(conn, "_consumers", None)
-    if not consumers:
-        return
-    try:
-        with conn._connection_lock:
-            for consumer, tag in list(consumers.items()):
-                consumer.cancel(tag=tag)
-    except Exception as e:  # a lost broker: the close that follows copes with it
-        LOG.debug("%s: could not cancel consumers: %s", server, e)
-
-
-def queue_consumers(queue: str) -> int | None:
-    """How many consumers the broker counts on ``queue`` now; None if it has no such
-    queue, cannot be asked, or is the in-process broker (no other process to see).
-
-    A passive declare answers from the queue itself; the management API's counts
-    lag by its statistics interval (5 s), too late for "did it just stop?".
-    """
-    if rpc.is_in_process(CONF):
-        return None
-    conn = rpc.kombu_connection(CONF)
-    try:
-        _name, _messages, consumers = conn.default_channel.queue_declare(queue, passive=True)
-        return int(consumers)
-    except Exception:  # no such queue (a 404 closes the channel), or no broker
-        return None
-    finally:
-        conn.release()
 
 
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --

@@ -1,7 +1,12 @@
 """Fault: cinder-backup restarted while 1,000 create_backup casts wait in its queue.
 
 ``cinder-backup.<host>`` is not auto-delete: casts sent while the service is
-down wait there for the restarted server. Nothing may be lost, nothing served twice.
+down wait there for the restarted server, and each is served once. But Kilo's
+``init_host`` first resets every ``creating`` backup of its host to ``error``
+("incomplete backup reset on manager restart"), before the server consumes:
+each waiting cast then finds its backup ``error``, puts the volume back to
+``available`` and ends the backup ``error`` ("expected backup status creating
+but got error"). Nothing is lost, nothing is backed up, nothing stays busy.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from tests.procs import wait_until
 
 CASTS = 1000
 QUEUE = "cinder-backup.maqi-kilo"
+ABORTED = "Create backup aborted, expected backup status creating but got error."
 
 
-def test_backup_restart_with_1000_queued_casts_loses_none(rabbit_lab, report):
+def test_backup_restart_with_1000_queued_casts_resets_them_all(rabbit_lab, report):
     conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
     rabbit_lab.start("cinder-lab-volume", conf)
     backup = rabbit_lab.start("cinder-lab-backup", conf)
@@ -39,15 +45,25 @@ def test_backup_restart_with_1000_queued_casts_loses_none(rabbit_lab, report):
     assert (waiting["messages"], waiting["consumers"]) == (CASTS, 0)
 
     restarted = rabbit_lab.start("cinder-lab-backup", conf)
-    wait_until(lambda: "creating" not in backup_statuses(), timeout=180, what="every backup served")
-    statuses = backup_statuses()
-    served = statuses.get("available", 0)
-    report(
-        "backup restarted under 1,000 queued casts", sent=CASTS, served=served, lost=CASTS - served
+    wait_until(
+        lambda: sum(b.fail_reason == ABORTED for b in db.backup_get_all()) == CASTS,
+        timeout=180,
+        what="every queued create_backup served",
     )
-    assert statuses == {"available": CASTS}
-    assert all(db.volume_get(v).status == "available" for _, v in pairs[:: CASTS // 10])
-    assert rabbit_lab.stop(restarted) == 0
-    # Served exactly once: one "done" line per backup.
-    assert restarted.output().count(" done by maqi-kilo") == CASTS
+    statuses = backup_statuses()
+    served = restarted.output().count("Create backup started")
+    report(
+        "backup restarted under 1,000 queued casts",
+        sent=CASTS,
+        served=served,
+        lost=CASTS - served,
+        reset=restarted.output().count("Resetting backup"),
+    )
+    # Reset before the server consumed, then refused by the manager's own status check.
+    assert statuses == {"error": CASTS}
+    assert restarted.output().count("Resetting backup") == CASTS
+    sample = pairs[:: CASTS // 10]
+    assert all(db.volume_get(v).status == "available" for _, v in sample)
     assert rabbit_lab.vhost.queues()[QUEUE]["messages"] == 0
+    assert rabbit_lab.stop(restarted) == 0
+    assert " backup finished" not in restarted.output()

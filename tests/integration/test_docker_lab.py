@@ -191,7 +191,7 @@ def test_a_debugger_attached_to_kilo_backup_stops_in_backup_manager(lab):
     line = line_of(
         manager,
         "def create_backup(",
-        "        backup, volume = db.backup_get_with_volume(backup_id)",
+        "        row, volume = db.backup_get_with_volume(backup_id)",
     )
     session = attach(lab.ports["KILO_BACKUP_DEBUG_PORT"], {}, {str(manager): [line]})
     try:

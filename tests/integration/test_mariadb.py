@@ -95,7 +95,7 @@ def test_services_starting_together_create_the_tables_once(mariadb):
         e.dispose()
     assert errors == []
     tables = {r[0] for r in sql("SHOW TABLES", mariadb.name)}
-    assert tables == {"services", "volumes", "backups", "workers"}
+    assert tables == {"services", "volumes", "backups"}  # Kilo (the default): no workers
 
 
 @pytest.mark.parametrize("lab_database_url", ["mariadb"], indirect=True)

@@ -21,6 +21,7 @@ MUST_SAY = {
     "version-mismatch": "ServiceTooOld",
     "modern-cinder": "cinder-volume.maqi-kilo@ceph.maqi-kilo",
     "backup-through-the-releases": "Service not found for creating backup.",
+    "backup-restart": "incomplete backup reset on manager restart",
 }
 
 

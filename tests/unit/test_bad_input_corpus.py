@@ -30,7 +30,7 @@ SECRETS = ("Pa55word", "Db5ecretPw")
 def make_db(path: Path) -> Path:
     """A lab database with a service, a volume and a backup in it."""
     engine = create_engine(f"sqlite:///{path}")
-    models.Base.metadata.create_all(engine)
+    models.metadata("kilo").create_all(engine)
     engine.dispose()
     with sqlite3.connect(path) as c:
         c.execute(

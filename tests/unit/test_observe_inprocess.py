@@ -172,11 +172,23 @@ def test_route_explains_the_notes_failure(memory_conf):
 )
 def test_route_gives_the_reason_backup_api_would_refuse(memory_conf, change, reason):
     row = db.service_create(
-        {"host": "maqi-kilo", "binary": "cinder-backup", "topic": "cinder-backup"}
+        {
+            "host": "maqi-kilo",
+            "binary": "cinder-backup",
+            "topic": "cinder-backup",
+            "availability_zone": "nova",
+        }
     )
     db.service_heartbeat(row.id)
     db.service_update(row.id, change)
-    vol = db.volume_create({"size": 1, "status": "available", "host": "maqi-kilo@ceph#ceph"})
+    vol = db.volume_create(
+        {
+            "size": 1,
+            "status": "available",
+            "host": "maqi-kilo@ceph#ceph",
+            "availability_zone": "nova",
+        }
+    )
     explained = route.explain(vol.id, "backup")
     assert "Service cinder-backup could not be found." in explained.verdict
     assert reason in explained.verdict

@@ -39,29 +39,46 @@ class API:
                 return True
         return False
 
-    def create(self, ctxt: context.RequestContext, volume_id: str) -> models.Backup:
-        """Check the volume (Kilo: and its backup service), store the backup, cast."""
+    def create(
+        self, ctxt: context.RequestContext, volume_id: str, force: bool = False
+    ) -> models.Backup:
+        """Check the volume (Kilo: and its backup service), store the backup, cast.
+
+        Kilo backs up only an ``available`` volume; today also an ``in-use``
+        one with ``force``. Kilo's row gets the backup host and no zone; today's
+        neither (the scheduler picks the host, the backup manager fills the zone).
+        """
         volume = db.volume_get(volume_id)
-        if volume.status != "available":
+        allowed = ("available",) if config.is_kilo() else ("available", "in-use")
+        if volume.status not in allowed:
+            must = " or ".join(repr(a) for a in allowed)
             raise exception.InvalidVolume(
-                reason=f"volume {volume_id} is {volume.status!r}, must be 'available'"
+                reason=f"volume {volume_id} is {volume.status!r}, must be {must}"
+            )
+        if volume.status == "in-use" and not force:
+            raise exception.InvalidVolume(
+                reason="Backing up an in-use volume must use the force flag."
             )
         # Services of the other release are refused here, before any row is written.
         (self.backup_rpcapi if config.is_kilo() else self.scheduler_rpcapi).version_cap()
         host = None
+        backing_up = {"status": "backing-up"}
         if config.is_kilo():
             host = volume_utils.extract_host(volume.host, "host")
             if not self._is_backup_service_enabled(volume, host):
                 raise exception.ServiceNotFound(service_id="cinder-backup")
-        # Check and change in one step: of two racing backups of a volume, one wins.
-        backing_up = {"status": "backing-up", "previous_status": "available"}
+        else:
+            backing_up["previous_status"] = volume.status
         values = {
             "volume_id": volume_id,
             "status": "creating",
             "host": host,  # today None: the scheduler fills it in
-            "availability_zone": volume.availability_zone,
+            "parent_id": None,
+            "size": volume.size,
         }
-        backup = db.backup_create_for_volume(volume_id, backing_up, values)
+        # Check and change in one step: of two racing backups of a volume, one wins
+        # (Cinder reads, then updates: both can; docs/releases.md lists the difference).
+        backup = db.backup_create_for_volume(volume_id, backing_up, values, volume.status)
         if backup is None:
             status = db.volume_get(volume_id).status
             raise exception.InvalidVolume(
@@ -71,7 +88,7 @@ class API:
             self._cast(ctxt, backup)
         except Exception as e:
             # Nothing was sent: leave the volume as it was and say why the backup failed.
-            db.volume_conditional_update(volume_id, {"status": "available"}, "backing-up")
+            db.volume_conditional_update(volume_id, {"status": volume.status}, "backing-up")
             db.backup_update(backup.id, {"status": "error", "fail_reason": f"cast failed: {e}"})
             raise
         return backup

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from cinder_lab import context, exception, manager, utils
+from cinder_lab import context, exception, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
@@ -41,14 +41,15 @@ class BackupManager(manager.Manager):
     """Runs backups; in Kilo only of volumes whose backend it holds itself."""
 
     RPCAPI = backup_rpcapi.BackupAPI
+    # Not a CleanableManager: a restart resets this host's backups instead (cleanup_at_start).
+    CLEANABLE = False
 
     def __init__(self, host: str) -> None:
         super().__init__(host)
         self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
         self.volume_managers = self._setup_volume_drivers() if config.is_kilo() else {}
-        # Backups whose get_backup_device is not answered yet, failed if it never is.
-        self._unanswered = utils.Deadlines(self._check_answered, f"{host}-unanswered")
+        self.az = CONF.storage_availability_zone
 
     def _setup_volume_drivers(self) -> dict[str, LabDriver]:
         """Kilo: a driver per enabled backend, host ``CONF.host@backend`` (not backend_host)."""
@@ -72,27 +73,63 @@ class BackupManager(manager.Manager):
             self.publish_service_capabilities(context.get_admin_context())
 
     def periodic_tasks(self, ctxt: context.RequestContext) -> None:
-        """Clean up what a gone process left; today also report to the schedulers."""
+        """Today: report to the schedulers again."""
         super().periodic_tasks(ctxt)
         self.init_host_with_rpc()
 
-    def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
-        """A backup this service was making when it died; mirrors _cleanup_one_backup."""
-        if worker.resource_type == "Backup":
-            self._fail("Backup", worker.resource_id, INCOMPLETE)
+    def cleanup_at_start(self, ctxt: context.RequestContext) -> None:
+        """Every ``creating`` backup of this host ends ``error``, before the server consumes.
+
+        Mirrors init_host at 2015.1.4 and _cleanup_incomplete_backup_operations
+        today. Neither can tell a backup a killed run was making from one whose
+        ``create_backup`` still waits in the queue: both are reset, and the
+        waiting message then finds the backup ``error``. Kilo left the volume
+        ``backing-up`` (its reset matched only volumes whose host is this plain
+        host, never ``host@backend#pool``); today it returns to its previous status.
+        """
+        LOG.info("Cleaning up incomplete backup operations.")
+        for backup in db.backup_get_all_by_host(self.host):
+            if backup.status != "creating":
+                continue  # the lab has no restore or delete: 'restoring', 'deleting' never occur
+            LOG.info("Resetting backup %s to error (was creating).", backup.id)
+            if not config.is_kilo():
+                self._reset_volume(backup.volume_id)
+            db.backup_update(backup.id, {"status": "error", "fail_reason": INCOMPLETE})
+
+    def _reset_volume(self, volume_id: str) -> None:
+        """Today's _cleanup_one_volume: a ``backing-up`` volume takes its previous status."""
+        try:
+            volume = db.volume_get(volume_id)
+        except exception.VolumeNotFound:
+            return
+        if volume.status == "backing-up":
+            LOG.info(
+                "Resetting volume %s to previous status %s (was backing-up).",
+                volume.id,
+                volume.previous_status,
+            )
+            db.volume_update(volume.id, {"status": volume.previous_status})
 
     def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
-        """The backup ends ``error`` with ``reason``; its volume goes back to ``available``."""
+        """A backup that raised ends ``error``; its volume goes back (Kilo: to ``available``,
+        today: to its previous status, remembering ``error_backing-up``)."""
         try:
             backup = db.backup_get(resource_id)
-        except exception.BackupNotFound:
+            volume = db.volume_get(backup.volume_id)
+        except exception.NotFound:
             return
-        if db.backup_conditional_update(
-            backup.id, {"status": "error", "fail_reason": reason}, "creating"
-        ):
-            LOG.info("backup %s: error (was creating): %s", backup.id, reason)
-        if db.volume_conditional_update(backup.volume_id, {"status": "available"}, "backing-up"):
-            LOG.info("volume %s: available (was backing-up)", backup.volume_id)
+        if config.is_kilo():
+            db.volume_update(volume.id, {"status": "available"})
+        else:
+            back = {"status": volume.previous_status, "previous_status": "error_backing-up"}
+            db.volume_update(volume.id, back)
+        self._backup_error(backup.id, reason)
+
+    @staticmethod
+    def _backup_error(backup_id: str, reason: str) -> None:
+        """volume_utils.update_backup_error: status ``error`` and the reason."""
+        db.backup_update(backup_id, {"status": "error", "fail_reason": reason})
+        LOG.info("backup %s: error: %s", backup_id, reason)
 
     # -- RPC methods ---------------------------------------------------------
 
@@ -101,7 +138,15 @@ class BackupManager(manager.Manager):
     ) -> None:
         """Back up one volume; Kilo sent ``backup_id``, today the Backup object."""
         self.handled["create_backup"] += 1
-        row, volume = self._backup_to_create(manager.resource_id(backup, backup_id, "backup"))
+        backup_id = manager.resource_id(backup, backup_id, "backup")
+        row, volume = db.backup_get_with_volume(backup_id)
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=row.volume_id)
+        LOG.info("Create backup started, backup: %s volume: %s.", row.id, volume.id)
+        if config.is_kilo():
+            # Kilo took the backup for this host before it checked anything.
+            db.backup_update(row.id, {"host": self.host, "service": DRIVER_NAME})
+        self._check_statuses(row, volume)
         if config.is_kilo():
             with self.working_on("Backup", row.id):
                 driver = self._get_driver(volume)
@@ -113,81 +158,82 @@ class BackupManager(manager.Manager):
         context.message_resource_id = row.id
         context.message_resource_type = "VOLUME_BACKUP"
         context.message_action = ("013", "create backup")
-        self._start_backup(context, row, volume)
+        with self.working_on("Backup", row.id):
+            db.backup_update(
+                row.id,
+                {"availability_zone": row.availability_zone or self.az, "service": DRIVER_NAME},
+            )
+            self._start_backup(context, row, volume)
+
+    def _check_statuses(self, backup: models.Backup, volume: models.Volume) -> None:
+        """Cinder's checks: a backup that fails one ends ``error`` (Kilo's backup check also
+        puts the volume back to ``available``), and the message raises."""
+        if volume.status != "backing-up":
+            reason = (
+                f"Create backup aborted, expected volume status backing-up but got {volume.status}."
+            )
+            self._backup_error(backup.id, reason)
+            raise exception.InvalidVolume(reason=reason)
+        if backup.status != "creating":
+            reason = (
+                f"Create backup aborted, expected backup status creating but got {backup.status}."
+            )
+            if config.is_kilo():
+                db.volume_update(volume.id, {"status": "available"})
+            self._backup_error(backup.id, reason)
+            raise exception.InvalidBackup(reason=reason)
 
     def _start_backup(
         self, context: context.RequestContext, row: models.Backup, volume: models.Volume
     ) -> None:
-        """Today: ask the volume's service for the device; its answer comes later."""
-        self.take("Backup", row.id)
-        try:
-            backup, vol = Backup.from_row(row, context), Volume.from_row(volume, context)
-            device = self.volume_rpcapi.get_backup_device(context, backup, vol)
-        except Exception as e:
-            self.fail_on("Backup", row.id, e)
-            raise
+        """Today: ask the volume's service for the device; its answer comes when it comes.
+
+        Cinder sets no deadline: a ``get_backup_device`` waiting in a stopped
+        volume service's queue is served when that service returns.
+        """
+        backup, vol = (
+            Backup.from_row(db.backup_get(row.id), context),
+            Volume.from_row(volume, context),
+        )
+        device = self.volume_rpcapi.get_backup_device(context, backup, vol)
         if device is not None:  # pinned below 3.17: the device came back as the reply
             self.continue_backup(context, backup, device)
-            return
-        timeout = CONF.rpc_response_timeout
-        self._unanswered.watch(row.id, timeout, volume.host, timeout)
-
-    def _check_answered(self, backup_id: str, volume_host: str, timeout: float) -> None:
-        """No record stays ``creating`` for good: no continue_backup in time, no backup."""
-        backend = volume_utils.extract_host(volume_host)
-        queue = volume_rpcapi.backend_queue(backend)
-        error = exception.BackupFailed(
-            reason=f"no answer from cinder-volume {backend} (queue {queue}) to "
-            f"get_backup_device within rpc_response_timeout = {timeout:g} s"
-        )
-        LOG.warning("backup %s: %s", backup_id, error)
-        self.fail_on("Backup", backup_id, error)
 
     def continue_backup(
         self, context: context.RequestContext, backup: object, backup_device: object
     ) -> None:
         """Today: the volume service's answer; attach, read, detach, finish."""
         self.handled["continue_backup"] += 1
-        row, volume = self._backup_to_create(manager.resource_id(backup, None, "backup"))
+        row, volume = db.backup_get_with_volume(manager.resource_id(backup, None, "backup"))
+        manager.require(
+            row.status == "creating", f"backup {row.id} is {row.status!r}, not 'creating'"
+        )
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=row.volume_id)
         if isinstance(backup_device, dict):  # the reply of a volume service pinned below 3.2
             backup_device = BackupDeviceInfo.from_primitive(backup_device, context)
         manager.require(hasattr(backup_device, "volume"), "backup_device is not a BackupDeviceInfo")
-        self._unanswered.cancel(row.id)
         device_volume = backup_device.volume
-        connector = {"host": self.host, "initiator": f"iqn.2010-10.org.openstack:{self.host}"}
-        try:
+        connector = volume_utils.brick_get_connector_properties()
+        with self.working_on("Backup", row.id):
             self.volume_rpcapi.initialize_connection(context, device_volume, connector)
             self.fake_work("create_backup")
             self.volume_rpcapi.terminate_connection(context, device_volume, connector, force=True)
             self.volume_rpcapi.remove_export(context, device_volume, sync=True)
-        except Exception as e:
-            self.fail_on("Backup", row.id, e)
-            raise
-        self._finish(row, volume, volume_utils.extract_host(device_volume.host))
-        self.release(row.id)
-
-    def _backup_to_create(self, backup_id: str) -> tuple[models.Backup, models.Volume]:
-        """The backup of a message and its volume, or InvalidMessage before any change."""
-        backup, volume = db.backup_get_with_volume(backup_id)
-        manager.require(
-            backup.status == "creating", f"backup {backup_id} is {backup.status!r}, not 'creating'"
-        )
-        manager.require(
-            backup.host == self.host, f"backup {backup_id} is for {backup.host}, not {self.host}"
-        )
-        if volume is None:
-            raise exception.VolumeNotFound(volume_id=backup.volume_id)
-        manager.require(
-            volume.status == "backing-up",
-            f"volume {volume.id} is {volume.status!r}, not 'backing-up'",
-        )
-        return backup, volume
+            self._finish(row, volume, volume_utils.extract_host(device_volume.host))
 
     def _finish(self, backup: models.Backup, volume: models.Volume, read_from: str) -> None:
-        done = {"status": "available", "volume_host": read_from}
-        back_to = volume.previous_status or "available"
-        if db.backup_finish(backup.id, done, volume.id, back_to):
-            LOG.info("backup %s of volume %s done by %s", backup.id, volume.id, self.host)
+        """The backup ``available`` with its size; Kilo also fills its zone now. The volume
+        goes back: Kilo to ``available``, today to its previous status."""
+        done = {"status": "available", "size": volume.size, "volume_host": read_from}
+        if config.is_kilo():
+            done["availability_zone"] = self.az
+            volume_back = {"status": "available"}
+        else:
+            volume_back = {"status": volume.previous_status, "previous_status": "backing-up"}
+        db.volume_update(volume.id, volume_back)
+        db.backup_update(backup.id, done)
+        LOG.info("Create backup finished. backup: %s.", backup.id)
 
     def publish_service_capabilities(self, context: context.RequestContext) -> None:
         """Today (Ussuri on): report to every scheduler that this service can back up."""

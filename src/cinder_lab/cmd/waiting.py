@@ -61,23 +61,41 @@ def _schedulers_up() -> str:
 
 
 def backup_waits(backup: models.Backup) -> str:
-    """Where a ``creating`` backup's request waits: the scheduler's queue until it picks a
-    host (today's Cinder), then ``cinder-backup.<host>``; today's backup then asks the
-    volume's backend for its device."""
-    if not backup.host:
+    """Where a ``creating`` backup's request waits, and for what.
+
+    The scheduler's queue until it picks a host (today's Cinder), then
+    ``cinder-backup.<host>``. Today's backup manager, once it has taken the
+    backup (it records its driver in ``service``), has cast
+    ``get_backup_device`` and waits, with no deadline, for ``continue_backup``:
+    that message waits in the volume backend's queue until its service serves it.
+    """
+    volume = _volume_or_none(backup.volume_id)
+    asked_volume = not config.is_kilo() and backup.service and volume is not None and volume.host
+    if asked_volume:
+        backend = volume_utils.extract_host(volume.host)
+        where = [
+            "waiting for continue_backup: its get_backup_device cast waits in "
+            + _queue_part(volume_rpcapi.backend_queue(volume.host)),
+            service_says("cinder-volume", backend),
+            "Cinder sets no deadline: it goes on when that service serves the queue",
+        ]
+    elif not backup.host:
         where = [_queue_part(CONF.scheduler_topic), _schedulers_up()]
     else:
         where = [_queue_part(f"{CONF.backup_topic}.{backup.host}")]
         where.append(service_says("cinder-backup", backup.host))
-    try:
-        volume = db.volume_get(backup.volume_id)
-    except exception.CinderLabException:
-        volume = None
-    if volume is not None and volume.host and not config.is_kilo():
-        backend = volume_utils.extract_host(volume.host)
-        where.append(f"then {volume_rpcapi.backend_queue(volume.host)}")
-        where.append(service_says("cinder-volume", backend))
+        if volume is not None and volume.host and not config.is_kilo():
+            backend = volume_utils.extract_host(volume.host)
+            where.append(f"then {volume_rpcapi.backend_queue(volume.host)}")
+            where.append(service_says("cinder-volume", backend))
     return "; ".join(where) + f"; see cinder-lab route {backup.volume_id} --action backup"
+
+
+def _volume_or_none(volume_id: str) -> models.Volume | None:
+    try:
+        return db.volume_get(volume_id)
+    except exception.CinderLabException:
+        return None
 
 
 def failure(

@@ -81,7 +81,7 @@ global_opts = [
     cfg.BoolOpt(
         "backup_use_same_host",
         default=False,
-        help="current only, as in Cinder since Newton: back up a volume only on the "
+        help="current only, as in Cinder since Mitaka: back up a volume only on the "
         "cinder-backup of the volume's own host (else any up backup service may).",
     ),
     cfg.IntOpt(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from cinder_lab import exception, utils
 from cinder_lab.db import models
@@ -39,7 +39,9 @@ def service_get_by_args(host: str, binary: str) -> models.Service:
     as Kilo's cinder.db.sqlalchemy.api.service_get_by_args does: ``maqi-kilo`` is not ``MAQI-KILO``.
     """
     with session() as s:
-        rows = s.scalars(select(models.Service).filter_by(host=host, binary=binary)).all()
+        query = select(models.Service).filter_by(host=host, binary=binary)
+        query = query.where(st.live(models.Service))
+        rows = s.scalars(query).all()
     for row in rows:
         if row.host == host:
             return row
@@ -48,7 +50,7 @@ def service_get_by_args(host: str, binary: str) -> models.Service:
 
 def service_get_all(topic: str | None = None, disabled: bool | None = None) -> list[models.Service]:
     """Every services row, optionally only one topic or one disabled state."""
-    query = st.SERVICES[topic is not None, disabled is not None]
+    query = st.of().SERVICES[topic is not None, disabled is not None]
     with session() as s:
         return list(s.scalars(query, {"_topic": topic, "_disabled": disabled}))
 
@@ -57,21 +59,24 @@ def service_update(service_id: int, values: dict) -> models.Service:
     """Update one services row by id."""
     with session() as s:
         row = s.get(models.Service, service_id)
-        if row is None:
+        if row is None or row.deleted:
             raise exception.ServiceNotFound(service_id=service_id)
         for key, value in st.fit(type(row), values).items():
             setattr(row, key, value)
     return row
 
 
-def service_heartbeat(service_id: int) -> None:
-    """One report_state: bump report_count and updated_at."""
+def service_heartbeat(service_id: int, availability_zone: str | None = None) -> None:
+    """One report_state: bump report_count and updated_at, and follow a changed zone;
+    ServiceNotFound if the row was deleted (or soft-deleted)."""
     with session() as s:
         row = s.get(models.Service, service_id)
-        if row is None:
+        if row is None or row.deleted:
             raise exception.ServiceNotFound(service_id=service_id)
         row.report_count = (row.report_count or 0) + 1
         row.updated_at = utils.utcnow()
+        if availability_zone is not None and row.availability_zone != availability_zone:
+            row.availability_zone = availability_zone
 
 
 # -- volumes ------------------------------------------------------------------
@@ -89,7 +94,7 @@ def volume_create(values: dict) -> models.Volume:
 def volume_get(volume_id: str) -> models.Volume:
     """One volume, or VolumeNotFound."""
     with session() as s:
-        row = s.execute(st.VOLUME, {"_id": volume_id}).scalar_one_or_none()
+        row = s.execute(st.of().VOLUME, {"_id": volume_id}).scalar_one_or_none()
     if row is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return row
@@ -99,6 +104,15 @@ def volume_get_all() -> list[models.Volume]:
     """Every volume, oldest first."""
     with session() as s:
         return list(s.scalars(select(models.Volume).order_by(models.Volume.created_at)))
+
+
+def volume_get_all_by_host(host: str) -> list[models.Volume]:
+    """The volumes of ``host`` (``host@backend``): ``host`` itself or ``host#pool``,
+    as cinder.db.sqlalchemy.api.volume_get_all_by_host matches them."""
+    model = models.Volume
+    query = select(model).where(or_(model.host == host, model.host.like(f"{host}#%")))
+    with session() as s:
+        return list(s.scalars(query))
 
 
 def volume_update(volume_id: str, values: dict) -> models.Volume:
@@ -154,22 +168,24 @@ def backup_create(values: dict) -> models.Backup:
 def backup_get(backup_id: str) -> models.Backup:
     """One backup, or BackupNotFound."""
     with session() as s:
-        row = s.execute(st.BACKUP, {"_id": backup_id}).scalar_one_or_none()
+        row = s.execute(st.of().BACKUP, {"_id": backup_id}).scalar_one_or_none()
     if row is None:
         raise exception.BackupNotFound(backup_id=backup_id)
     return row
 
 
 def backup_create_for_volume(
-    volume_id: str, volume_values: dict, values: dict
+    volume_id: str, volume_values: dict, values: dict, expected: str = "available"
 ) -> models.Backup | None:
-    """Move the volume from ``available`` to ``volume_values`` and insert its backup, in
-    one transaction; None (and nothing inserted) if the volume was not ``available``.
+    """Move the volume from ``expected`` to ``volume_values`` and insert its backup, in
+    one transaction; None (and nothing inserted) if the volume was no longer ``expected``.
 
-    Cinder's API does the two in two steps; one commit is the same outcome, sooner.
+    Cinder's API reads the status, then updates the volume and creates the
+    backup in two more steps, so two racing requests can both pass; the lab's
+    one guarded commit lets exactly one through.
     """
     with get_engine().begin() as conn:
-        if not st.conditional_update(conn, models.Volume, volume_id, volume_values, "available"):
+        if not st.conditional_update(conn, models.Volume, volume_id, volume_values, expected):
             return None
         return st.insert(conn, models.Backup, {"id": str(uuid.uuid4()), **values})
 
@@ -177,21 +193,16 @@ def backup_create_for_volume(
 def backup_get_with_volume(backup_id: str) -> tuple[models.Backup, models.Volume | None]:
     """One backup and its volume (None if that is gone) in one query, or BackupNotFound."""
     with session() as s:
-        found = s.execute(st.BACKUP_WITH_VOLUME, {"_id": backup_id}).first()
+        found = s.execute(st.of().BACKUP_WITH_VOLUME, {"_id": backup_id}).first()
     if found is None:
         raise exception.BackupNotFound(backup_id=backup_id)
     return found[0], found[1]
 
 
-def backup_finish(backup_id: str, values: dict, volume_id: str, volume_status: str) -> bool:
-    """A ``creating`` backup takes ``values`` and its ``backing-up`` volume ``volume_status``,
-    in one transaction; False (and the volume untouched) if the backup was not ``creating``."""
-    with get_engine().begin() as conn:
-        if not st.conditional_update(conn, models.Backup, backup_id, values, "creating"):
-            return False
-        volume_back = {"status": volume_status}
-        st.conditional_update(conn, models.Volume, volume_id, volume_back, "backing-up")
-    return True
+def backup_get_all_by_host(host: str) -> list[models.Backup]:
+    """The backups whose ``host`` is ``host``."""
+    with session() as s:
+        return list(s.scalars(select(models.Backup).filter_by(host=host)))
 
 
 def backup_get_all() -> list[models.Backup]:
@@ -242,7 +253,7 @@ def worker_delete_for(service_id: int | None, resource_id: str) -> None:
     """Forget every request of one service on one resource: one DELETE."""
     params = {"_service_id": service_id, "_resource_id": resource_id}
     with get_engine().begin() as conn:
-        conn.execute(st.WORKERS_DELETE, params)
+        conn.execute(st.of().WORKERS_DELETE, params)
 
 
 def worker_destroy_for_resource(resource_type: str, resource_id: str) -> int:

@@ -2,8 +2,9 @@
 
 The engine comes from ``[database] connection``: a SQLite file by default, any
 SQLAlchemy URL (``mysql+pymysql://`` for MariaDB) otherwise. Tables are created
-on first use, and columns a newer lab added are added to an older database:
-the lab has no migration scripts.
+on first use with the configured release's columns (``db/models.py``); a
+database of the other release is refused before anything is written. The lab
+has no migration scripts: one database per release.
 
 MariaDB differs from SQLite in ways the lab absorbs here: several services
 create the tables at once (``CREATE TABLE IF NOT EXISTS``), and it reads each
@@ -17,13 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
 from cinder_lab import exception, utils
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import models
 
@@ -53,8 +55,8 @@ def _make_engine(url: str) -> Engine:
         ) from None
     if url not in _SCHEMA_READY:
         # Once per URL: a launcher checks before forking, and its children need not again.
+        check_release(engine, url)
         create_tables(engine)
-        add_missing_columns(engine)
         _SCHEMA_READY.add(url)
     return engine
 
@@ -73,27 +75,53 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the lab's tables unless they exist; safe when several services start at once.
+    """Create the release's tables unless they exist; safe when several services start at once.
 
     ``metadata.create_all`` checks, then creates: two processes can both see no
     table and the second fails on MariaDB. ``IF NOT EXISTS`` leaves it to the server.
     """
     with engine.begin() as conn:
-        for table in models.Base.metadata.sorted_tables:
+        for table in models.metadata().sorted_tables:
             conn.execute(CreateTable(table, if_not_exists=True))
 
 
-def add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns a newer lab defines to tables an older lab created."""
+def release_of(engine: Engine) -> str | None:
+    """Which release's ``services`` table the database has: ``kilo``, ``current``, None
+    (no table yet), or ``unknown`` (neither: another program's, or an older lab's)."""
     inspector = inspect(engine)
-    for table in models.Base.metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    if not inspector.has_table("services"):
+        return None
+    have = {c["name"] for c in inspector.get_columns("services")}
+    for release in models.RELEASES:
+        if have == set(models.classes(release).Service.__table__.c.keys()):
+            return release
+    return "unknown"
+
+
+def check_release(engine: Engine, url: str) -> None:
+    """ConfigError, before anything is written, when the database is another release's.
+
+    Each release has its own columns (docs/releases.md): a Kilo database has no
+    ``rpc_current_version`` for today's pinning to read, today's has columns
+    Kilo never wrote. Use one database per release.
+    """
+    found, wanted = release_of(engine), config.release()
+    if found is None or found == wanted:
+        return
+    where = utils.mask_url(url)
+    if found == "unknown":
+        raise exception.ConfigError(
+            reason=f"database {where} has a services table of neither release "
+            f"(an older cinder-lab's?); lab_release = {wanted} needs a new database"
+        )
+    raise exception.ConfigError(
+        reason=f"database {where} was created with lab_release = {found} "
+        f"({RELEASE_NAMES[found]}); this is lab_release = {wanted} "
+        f"({RELEASE_NAMES[wanted]}): use one database per release"
+    )
+
+
+RELEASE_NAMES = {"kilo": "Cinder 2015.1.4", "current": "today's Cinder"}
 
 
 def get_engine() -> Engine:
@@ -144,7 +172,6 @@ def warm_up() -> None:
         s.scalars(select(models.Service).filter_by(host="", binary="")).all()
         values = {"host": "", "binary": "", "topic": "", "report_count": 0}
         row = models.Service(availability_zone="", **values)
-        row.rpc_current_version = row.object_current_version = None
         s.add(row)
         s.flush()
         row.report_count, row.updated_at = 1, now

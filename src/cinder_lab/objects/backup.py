@@ -108,6 +108,10 @@ class Backup(base.CinderPersistentObject, base.CinderObject, base.CinderComparab
                 continue
             setattr(backup, name, value)
         backup.metadata = {}
+        if backup.parent_id is None:
+            # Today's API builds the Backup with ``parent=None`` and every hop passes
+            # that object on, so each message of a backup-create carries ``parent: null``.
+            backup.parent = None
         backup.obj_reset_changes()
         return backup
 
@@ -118,6 +122,6 @@ def _row_value(row: models.Backup, name: str, context: object) -> object:
         return getattr(context, name, None)
     if name in DB_DEFAULTS:
         return DB_DEFAULTS[name]
-    if name in models.Backup.__table__.c:
+    if name in models.Backup.__mapper__.columns:
         return getattr(row, name)
     return None

@@ -171,6 +171,6 @@ def _row_value(row: models.Volume, name: str, context: object) -> object:
     if name in DB_DEFAULTS:
         return DB_DEFAULTS[name]
     column = FIELD_TO_ROW.get(name, name)
-    if column in models.Volume.__table__.c:
+    if column in models.Volume.__mapper__.columns:
         return getattr(row, column)
     return None

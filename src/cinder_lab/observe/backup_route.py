@@ -20,6 +20,7 @@ from cinder_lab.db import models
 from cinder_lab.observe.hops import Route, broker, hop, row_text, service_reasons
 from cinder_lab.observe.topology import Topology
 from cinder_lab.volume import rpcapi as volume_rpcapi
+from cinder_lab.volume import volume_utils
 
 NOT_FOUND = "Service not found for creating backup."
 
@@ -57,6 +58,29 @@ def reporting_backups(zone: str | None) -> tuple[list, list[str]]:
     if not rows:
         reasons.append("no cinder-backup service has ever reported")
     return usable, reasons
+
+
+def in_progress(volume: models.Volume) -> str:
+    """What the volume's ``creating`` backup waits for, and which queue holds its message.
+
+    Today, once cinder-backup took it (it wrote ``service``), it has cast
+    ``get_backup_device`` to the volume's backend and waits, with no deadline,
+    for ``continue_backup``; before that its ``create_backup`` waits in the
+    scheduler's or the backup host's queue.
+    """
+    found = [b for b in db.backup_get_all() if b.volume_id == volume.id and b.status == "creating"]
+    if not found:
+        return "none creating (the volume stays backing-up until an operator resets it)"
+    backup = found[-1]
+    if not config.is_kilo() and backup.service:
+        queue = volume_rpcapi.backend_queue(volume.host)
+        backend = volume_utils.extract_host(volume.host)
+        return (
+            f"backup {backup.id} waits for continue_backup: its get_backup_device cast waits "
+            f"in {queue} until cinder-volume {backend} serves it (no deadline)"
+        )
+    queue = f"{CONF.backup_topic}.{backup.host}" if backup.host else CONF.scheduler_topic
+    return f"backup {backup.id} waits: its create_backup cast is in {queue}"
 
 
 def explain_backup(
@@ -112,6 +136,7 @@ def _gone_backups(route: Route, usable: list, chosen: str) -> None:
 def _backup_in_flight(route: Route, volume: models.Volume, topo, note: str) -> None:
     """Where the unfinished backup of a ``backing-up`` volume is: its row, and the queue
     its message waits in when nobody consumes it (a stopped or gone cinder-backup)."""
+    route.add("backup in progress", in_progress(volume))
     for b in db.backup_get_all():
         if b.volume_id != volume.id or b.status != "creating":
             continue

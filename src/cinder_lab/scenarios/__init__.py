@@ -1,6 +1,7 @@
 """The note's story and the classic failures as runnable scenarios (``cinder-lab scenario``)."""
 
 from cinder_lab.scenarios.backup_host_mismatch import BackupHostMismatch
+from cinder_lab.scenarios.backup_restart import BackupRestart
 from cinder_lab.scenarios.backup_through_the_releases import BackupThroughTheReleases
 from cinder_lab.scenarios.cast_to_nowhere import CastToNowhere
 from cinder_lab.scenarios.fanout import Fanout
@@ -22,5 +23,6 @@ SCENARIOS = {
         VersionMismatch,
         ModernCinder,
         BackupThroughTheReleases,
+        BackupRestart,
     )
 }

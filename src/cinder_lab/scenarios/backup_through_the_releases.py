@@ -52,6 +52,12 @@ def messages(events: list) -> list[Row]:
     return rows
 
 
+def config_host(release: str, ceph: dict) -> str:
+    """The volume service's row host for this ``[ceph]`` (Kilo also read the ``host`` alias)."""
+    alias = ceph.get("host") if release == "kilo" else None
+    return f"{ceph.get('backend_host') or alias or 'maqi-kilo'}@ceph"
+
+
 class BackupThroughTheReleases:
     """The note's create and backup, Kilo beside today, and where each backup ends."""
 
@@ -78,6 +84,10 @@ class BackupThroughTheReleases:
         s.show_config(path, only=("lab_release", "host", "backend_host", "backup_use_same_host"))
         s.lab.start_all()
         s.lab.wait_for_pools(1)
+        # A reused Kilo row turns up again only with its first heartbeat, report_interval on.
+        s.wait_for(
+            lambda: s.is_up("cinder-volume", config_host(release, ceph)), "the volume service"
+        )
 
     def story(self, s: Stage, release: str) -> dict[str, list[Row]]:
         """maqi-kilo's create and backup, then the note's change, under one release."""

@@ -52,6 +52,23 @@ class CastToNowhere:
             s.check(bool(dropped) and dropped[0].queues == [], "the broker routed it to no queue")
         s.check("cinder-backup.nowhere" not in s.broker.queues(), "and no such queue exists")
 
+        self.waits_in_a_stopped_queue(s, vol, rpcapi)
+
+        s.step("3. A call to a backend with no server times out")
+        s.say("initialize_connection: the call Nova makes to attach a volume (Kilo 1.0)")
+        ghost = db.volume_update(vol.id, {"host": "ghost@ceph#ceph"})
+        connector = {"host": "maqi-kilo", "initiator": "iqn.1993-08.org.debian:01:lab"}
+        try:
+            volume_rpcapi.VolumeAPI().initialize_connection(s.ctxt, ghost, connector)
+            s.check(False, "initialize_connection raises MessagingTimeout")
+        except messaging.MessagingTimeout:
+            s.check(
+                True, "initialize_connection raises MessagingTimeout after rpc_response_timeout"
+            )
+        db.volume_update(vol.id, {"host": "maqi-kilo@ceph#ceph"})
+
+    def waits_in_a_stopped_queue(self, s: Stage, vol: object, rpcapi: object) -> None:
+        """Step 2: a cast to a stopped cinder-backup waits; the restart then fails its backup."""
         s.step("2. A cast to a stopped service's queue waits there")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
         # As backup/api.py leaves them: the volume backing-up, the backup creating.
@@ -66,18 +83,14 @@ class CastToNowhere:
             "cinder-backup.maqi-kilo holds 1 message, 0 consumers",
         )
         s.lab.start_backup()
-        s.wait_for(lambda: db.backup_get(backup.id).status != "creating", "the backup")
-        s.check(db.backup_get(backup.id).status == "available", "served once the service is back")
-
-        s.step("3. A call to a backend with no server times out")
-        s.say("initialize_connection: the call Nova makes to attach a volume (Kilo 1.0)")
-        ghost = db.volume_update(vol.id, {"host": "ghost@ceph#ceph"})
-        connector = {"host": "maqi-kilo", "initiator": "iqn.1993-08.org.debian:01:lab"}
-        try:
-            volume_rpcapi.VolumeAPI().initialize_connection(s.ctxt, ghost, connector)
-            s.check(False, "initialize_connection raises MessagingTimeout")
-        except messaging.MessagingTimeout:
-            s.check(
-                True, "initialize_connection raises MessagingTimeout after rpc_response_timeout"
-            )
-        db.volume_update(vol.id, {"host": "maqi-kilo@ceph#ceph"})
+        s.check(
+            s.queue_is("cinder-backup.maqi-kilo", messages=0),
+            "served once the service is back: the queue is empty",
+        )
+        aborted = "Create backup aborted, expected backup status creating but got error."
+        s.wait_for(lambda: db.backup_get(backup.id).fail_reason == aborted, "the backup")
+        s.check(
+            db.backup_get(backup.id).status == "error",
+            "but the backup ends error: the restart reset it before the cast was served "
+            "(see the backup-restart scenario)",
+        )

@@ -28,7 +28,8 @@ class ServiceDown:
         s.step("2. cinder-backup stops: no more heartbeats")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
         before = db.service_get_by_args("maqi-kilo", "cinder-backup")
-        s.say(f"last heartbeat {before.updated_at:%H:%M:%S}, report_count {before.report_count}")
+        last = before.updated_at or before.created_at  # a Kilo row has none before its first beat
+        s.say(f"last heartbeat {last:%H:%M:%S}, report_count {before.report_count}")
         s.check(s.is_up("cinder-backup", "maqi-kilo"), "right after, the row still says up")
         s.wait_for(lambda: not s.is_up("cinder-backup", "maqi-kilo"), "the row to turn down")
         s.check(not s.is_up("cinder-backup", "maqi-kilo"), "after service_down_time it is down")

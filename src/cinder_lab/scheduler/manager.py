@@ -122,6 +122,7 @@ class SchedulerManager(manager.Manager):
 
         Kilo sent ``topic`` and ``volume_id``; today sends the Volume object.
         """
+        self.handled["create_volume"] += 1
         volume_id = manager.resource_id(volume, volume_id, "volume")
         row, spec = self._volume_to_schedule(volume_id, request_spec)
         # Until the cast to the backend has left, this scheduler answers for the volume.

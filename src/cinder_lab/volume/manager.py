@@ -13,6 +13,7 @@ import oslo_messaging as messaging
 
 from cinder_lab import context, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
+from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.objects.backup_device import BackupDeviceInfo
@@ -74,6 +75,22 @@ class VolumeManager(manager.Manager):
         if worker.resource_type == "Volume":
             reason = f"creation interrupted: cinder-volume {self.host} restarted during it"
             self._fail("Volume", worker.resource_id, reason)
+
+    def cleanup_at_start(self, ctxt: context.RequestContext) -> None:
+        """Kilo's init_host: every volume of this backend still ``creating`` turns ``error``.
+
+        Kilo had no ``workers`` table, so it could not tell a volume whose
+        creation a killed run interrupted from one whose message still waits in
+        the queue: both end ``error`` (the waiting message then finds it so and
+        changes nothing). Today the ``workers`` rows tell them apart.
+        """
+        if not config.is_kilo():
+            return
+        for volume in db.volume_get_all_by_host(self.host):
+            if volume.status == "creating":
+                LOG.info("volume %s stuck in creating state. Changing to error state.", volume.id)
+                reason = f"still creating when cinder-volume {self.host} started (Kilo's init_host)"
+                self._fail("Volume", volume.id, reason)
 
     def _fail(self, resource_type: str, resource_id: str, reason: str) -> None:
         db.volume_conditional_update(

@@ -8,7 +8,11 @@ A volume's ``host`` column reads ``host@backend#pool``:
 
 from __future__ import annotations
 
+import platform
 import re
+import socket
+import sys
+import uuid
 
 from cinder_lab import exception
 
@@ -91,3 +95,44 @@ def check_host_string(host: str | None) -> str:
     ):
         raise exception.InvalidHost(reason=f"{host!r} is not host[@backend][#pool]")
     return host
+
+
+def brick_get_connector_properties(
+    multipath: bool = False, enforce_multipath: bool = False
+) -> dict:
+    """What os-brick's ``get_connector_properties`` returns on a plain Linux host.
+
+    Mirrors cinder.volume.volume_utils.brick_get_connector_properties (today),
+    which the backup manager sends with ``initialize_connection``: the
+    machine's hostname (not ``[DEFAULT] host``), its address, the generic
+    multipath flags, an iSCSI initiator name, RBD's ``do_local_attach``, and
+    NVMe-oF's host uuids. The lab has no iSCSI or NVMe: the initiator and the
+    uuids are made up from the hostname (stable per machine), as open-iscsi and
+    the firmware would give a real one; no ``wwpns`` (no Fibre Channel) and no
+    ``nqn`` (no NVMe).
+    """
+    hostname = socket.gethostname()
+    machine = uuid.uuid5(uuid.NAMESPACE_DNS, hostname)
+    return {
+        "platform": platform.machine(),
+        "os_type": sys.platform,
+        "ip": _my_ip(),
+        "host": hostname,
+        "multipath": multipath,
+        "enforce_multipath": enforce_multipath,
+        "initiator": f"iqn.1993-08.org.debian:01:{machine.hex[:12]}",
+        "do_local_attach": False,
+        "uuid": str(uuid.uuid5(machine, "root-filesystem")),
+        "system uuid": str(machine),
+        "nvme_native_multipath": False,
+    }
+
+
+def _my_ip() -> str:
+    """Cinder's ``my_ip`` default: the address of the interface of the default route."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent for a UDP connect
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"

@@ -32,8 +32,15 @@ def create(req: ApiRequest) -> dict:
             f"Invalid input for field/attribute volume_id. Value: {volume_id}. "
             f"{volume_id!r} is not of type 'string'",
         )
+    force = fields.get("force", False)
+    if not isinstance(force, bool):
+        raise errors.Fault(
+            400,
+            f"Invalid input for field/attribute force. Value: {force}. "
+            f"{force!r} is not of type 'boolean'",
+        )
     try:
-        row = backup.API().create(req.context, volume_id)
+        row = backup.API().create(req.context, volume_id, force=force)
     except exception.ServiceNotFound as e:
         raise errors.Fault(500 if config.is_kilo() else 503, str(e)) from None
     return {"backup": views.backup_summary(req, row)}
