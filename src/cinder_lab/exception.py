@@ -87,16 +87,6 @@ class ServiceTooOld(Invalid):
     )
 
 
-class ServiceTooNew(Invalid):
-    """A Kilo client met a services row with an RPC version (left by today's services)."""
-
-    message = (
-        "Service %(binary)s has a services row at RPC version %(version)s (today's Cinder): "
-        "a Kilo client does not talk to it; set lab_release = current, or remove that row "
-        "or use another database."
-    )
-
-
 class NoValidBackend(CinderLabException):
     message = "No valid backend was found. %(reason)s"
 

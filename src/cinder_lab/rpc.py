@@ -164,8 +164,6 @@ def assert_min_rpc_version(min_ver: str) -> Callable:
 # Per process, as Cinder's: the caps each binary's clients were pinned to (until SIGHUP).
 LAST_RPC_VERSIONS: dict[str, str] = {}
 LAST_OBJ_VERSIONS: dict[str, str] = {}
-# The lab's: the binaries a Kilo client found no newer row of (its cap is Kilo's own).
-KILO_PEERS_CHECKED: dict[str, str] = {}
 
 
 class RPCAPI:
@@ -247,7 +245,7 @@ class RPCAPI:
         if manual:
             return manual
         if config.is_kilo():
-            return determine_rpc_version_cap(self.BINARY, self.KILO_VERSION_CAP)
+            return self.KILO_VERSION_CAP
         return determine_rpc_version_cap(self.BINARY, self.RPC_API_VERSION)
 
     def obj_version_cap(self) -> str | None:
@@ -274,11 +272,8 @@ def determine_rpc_version_cap(binary: str, newest: str) -> str:
     """The oldest ``rpc_current_version`` of ``binary``; mirrors RPCAPI.determine_rpc_version_cap.
 
     No row: ``newest`` (the services will come up at our version). Cached per
-    process, as Cinder caches it until SIGHUP. A Kilo client gets Kilo's own cap
-    (``newest``) once no row speaks a newer release.
+    process, as Cinder caches it until SIGHUP.
     """
-    if config.is_kilo():
-        return _check_no_newer_peer(binary, newest)
     if binary not in LAST_RPC_VERSIONS:
         cap = _minimum_version("rpc_current_version", binary) or newest
         LOG.info(
@@ -308,21 +303,7 @@ def server_obj_version_cap() -> str | None:
     return None if config.is_kilo() else _minimum_version("object_current_version", None)
 
 
-def _check_no_newer_peer(binary: str, kilo_cap: str) -> str:
-    """A Kilo client refuses today's services before it sends (or its caller writes)
-    anything: ServiceTooNew (the lab's; Kilo's casts failed on the server with
-    UnsupportedVersion). Today's client meets the mirror case as ServiceTooOld."""
-    if binary not in KILO_PEERS_CHECKED:
-        rows = [row for row in db.service_get_all() if row.binary == binary]
-        newer = sorted(v for row in rows if (v := getattr(row, "rpc_current_version", None)))
-        if newer:
-            raise exception.ServiceTooNew(binary=binary, version=newer[-1])
-        KILO_PEERS_CHECKED[binary] = kilo_cap
-    return KILO_PEERS_CHECKED[binary]
-
-
 def reset_version_caps() -> None:
     """Forget the pinned versions, as Cinder's services do on SIGHUP."""
     LAST_RPC_VERSIONS.clear()
     LAST_OBJ_VERSIONS.clear()
-    KILO_PEERS_CHECKED.clear()

@@ -166,31 +166,3 @@ def test_a_backup_waits_for_a_stopped_volume_service_then_completes(lab_of, rele
     lab_of.start_volume()
     assert wait(db.backup_get, backup.id).status == "available"
     assert db.volume_get(vol.id).status == "available"
-
-
-OTHER = {"kilo": "current", "current": "kilo"}
-REFUSAL = {"kilo": "ServiceTooOld", "current": "ServiceTooNew"}
-
-
-def test_a_client_of_the_other_release_is_refused_before_writing(lab_of, release):
-    ctxt = context.get_admin_context()
-    volume = wait(db.volume_get, volume_api.API().create(ctxt, 1).id)
-    assert volume.status == "available"
-    before = (len(db.volume_get_all()), len(db.backup_get_all()))
-    # The same services, and a client (or cinder-api) configured for the other release.
-    CONF.set_override("lab_release", OTHER[release])
-    rpc.reset_version_caps()
-    try:
-        for attempt in (
-            lambda: volume_api.API().create(ctxt, 1),
-            lambda: backup_api.API().create(ctxt, volume.id),
-        ):
-            with pytest.raises(Exception) as refused:
-                attempt()
-            assert type(refused.value).__name__ == REFUSAL[release]
-            assert "\n" not in str(refused.value)
-    finally:
-        CONF.set_override("lab_release", release)
-        rpc.reset_version_caps()
-    assert (len(db.volume_get_all()), len(db.backup_get_all())) == before
-    assert db.volume_get(volume.id).status == "available"
