@@ -59,10 +59,8 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
         set_memory_polling_floor()
     try:
         TRANSPORT = messaging.get_rpc_transport(conf)
-    except messaging.InvalidTransportURL as e:
-        raise exception.ConfigError(
-            reason=f"invalid transport_url {utils.mask_url(e.url)}"
-        ) from None
+    except messaging.InvalidTransportURL:
+        raise exception.UnparseableURL(option="transport_url", parser="oslo.messaging") from None
     except messaging.DriverLoadFailure as e:
         raise exception.ConfigError(
             reason=f"no messaging driver for transport_url: {e.ex}"
@@ -234,18 +232,19 @@ def reset_version_caps() -> None:
 
 
 def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:
-    """``[DEFAULT] transport_url`` parsed, or ConfigError with the password masked."""
+    """``[DEFAULT] transport_url`` parsed, or a ConfigError that does not echo it.
+
+    A URL oslo.messaging cannot parse may hold a password it could not find (one
+    with a ``/`` ends the host early), so no part of it is shown.
+    """
     try:
-        return messaging.TransportURL.parse(conf)
-    except messaging.InvalidTransportURL as e:
-        raise exception.ConfigError(
-            reason=f"invalid transport_url {utils.mask_url(str(e.url))}"
-        ) from None
-    except ValueError as e:
-        # e.g. a port that is not a number: urllib raises before oslo can wrap it.
-        raise exception.ConfigError(
-            reason=f"invalid transport_url {utils.mask_url(conf.transport_url)}: {e}"
-        ) from None
+        parsed = messaging.TransportURL.parse(conf)
+    except (messaging.InvalidTransportURL, ValueError):
+        # ValueError: e.g. a port that is not a number; urllib raises before oslo can wrap it.
+        parsed = None
+    if parsed is None or any(h.port is not None and not 0 < h.port < 65536 for h in parsed.hosts):
+        raise exception.UnparseableURL(option="transport_url", parser="oslo.messaging")
+    return parsed
 
 
 def transport_url(conf: cfg.ConfigOpts) -> str:
