@@ -89,6 +89,7 @@ class Service:
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
         utils.follow_debugger_into_threads()  # pdb breakpoints in the threads started below
+        check_down_time()
         self._register()
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:
@@ -136,9 +137,7 @@ class Service:
             )
 
     def _spawn(self, fn: Callable[[], None], name: str) -> None:
-        t = threading.Thread(target=fn, name=f"{self.host}-{name}", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self._threads.append(utils.spawn(fn, f"{self.host}-{name}"))
 
     def report_state(self) -> None:
         """One heartbeat; mirrors cinder.service.Service.report_state."""
@@ -208,6 +207,22 @@ class Service:
         """Stop heartbeats only, as if the process hung: the row turns ``down``
         while the RPC server still consumes its queues."""
         self._stop.set()
+
+
+def check_down_time() -> None:
+    """A heartbeat period that is not below ``service_down_time`` would show every service
+    down between beats: raise it to 2.5 periods, with Cinder's warning (cinder/service.py)."""
+    if CONF.service_down_time <= CONF.report_interval:
+        new_down_time = int(CONF.report_interval * 2.5)
+        LOG.warning(
+            "Report interval must be less than service down time. Current config "
+            "service_down_time: %s, report_interval for this service is: %s. Setting "
+            "global service_down_time to: %s",
+            CONF.service_down_time,
+            CONF.report_interval,
+            new_down_time,
+        )
+        CONF.set_override("service_down_time", new_down_time)
 
 
 def cancel_consumers(server: messaging.RPCServer) -> None:

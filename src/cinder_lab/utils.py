@@ -107,6 +107,33 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         time.sleep(interval)
 
 
+THREAD_DIED = 70  # EX_SOFTWARE: the exit status of a process one of whose threads died
+
+
+def spawn(target: Callable[..., object], name: str, *args: object) -> threading.Thread:
+    """Start one of the lab's own threads (heartbeat, periodic tasks, watchdogs, tracers).
+
+    The lab's one rule for them: a thread that dies of an error takes its process
+    down, with one line, rather than leave it half alive (a service that consumes
+    on while its row turns ``down``). Cinder's services run these as oslo.service
+    timers, whose failures end the service too.
+    """
+    thread = threading.Thread(target=_run_or_die, args=(target, name, args), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_or_die(target: Callable[..., object], name: str, args: tuple) -> None:
+    try:
+        target(*args)
+    except BaseException as e:  # noqa: BLE001 - whatever ended the thread ends the process
+        LOG.critical(
+            "thread %s died: %s: %s; stopping the process", name, type(e).__name__, one_line(e)
+        )
+        logging.shutdown()
+        os._exit(THREAD_DIED)
+
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -207,7 +234,7 @@ def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
         if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl")
     except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(parent_pid, signum), daemon=True).start()
+        spawn(_watch_parent, "watch-parent", parent_pid, signum)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os.kill(os.getpid(), signum)
 
@@ -300,8 +327,7 @@ class Deadlines:
         with self._cond:
             self._due[key] = (at, args)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                self._thread = spawn(self._run, self._name)
             elif at < self._wake_at:  # only an earlier deadline needs the thread awake
                 self._cond.notify()
 

@@ -6,8 +6,11 @@ its own tracing options there, and a private ConfigOpts breaks ``cast()``.
 
 from __future__ import annotations
 
+import glob
+import math
 import os
 import socket
+import stat
 
 from oslo_config import cfg
 
@@ -22,6 +25,12 @@ from cinder_lab.common.names import (
 
 CONF = cfg.CONF
 
+# The bounds the options' uses need: a thread's wait (threading.TIMEOUT_MAX is
+# 292 years, but OverflowError is what a learner would see), Cinder's sizes.
+MAX_INTERVAL = 86400  # seconds: a day
+MAX_DOWN_TIME = 7 * MAX_INTERVAL
+DB_MAX_INT = 0x7FFFFFFF  # cinder.common.constants.DB_MAX_INT
+
 global_opts = [
     cfg.StrOpt(
         "host",
@@ -33,7 +42,8 @@ global_opts = [
     cfg.StrOpt(
         "storage_availability_zone",
         default="nova",
-        help="Availability zone of this node.",
+        regex=r"^\S(.{0,253}\S)?$",
+        help="Availability zone of this node (not empty; the column holds 255 characters).",
     ),
     cfg.ListOpt(
         "enabled_backends",
@@ -44,19 +54,23 @@ global_opts = [
         "report_interval",
         default=10,
         min=1,
-        help="Seconds between heartbeats written to the services table.",
+        max=MAX_INTERVAL,
+        help="Seconds between heartbeats written to the services table (at most a day).",
     ),
     cfg.IntOpt(
         "service_down_time",
         default=60,
         min=1,
-        help="A service is down when its last heartbeat is older than this.",
+        max=MAX_DOWN_TIME,
+        help="A service is down when its last heartbeat is older than this (at most a week; "
+        "raised to 2.5 x report_interval when not above it, as Cinder does).",
     ),
     cfg.IntOpt(
         "periodic_interval",
         default=60,
         min=1,
-        help="Seconds between periodic tasks (volume capability reports).",
+        max=MAX_INTERVAL,
+        help="Seconds between periodic tasks (volume capability reports; at most a day).",
     ),
     cfg.StrOpt("volume_topic", default="cinder-volume", help="Volume RPC topic."),
     cfg.StrOpt("backup_topic", default="cinder-backup", help="Backup RPC topic."),
@@ -88,6 +102,7 @@ global_opts = [
         "rpc_connect_retries",
         default=3,
         min=0,
+        max=100,
         help="How often a lab process retries an unreachable broker before it "
         "gives up with an error (the lab bounds what oslo.messaging would retry "
         "forever).",
@@ -134,6 +149,7 @@ backend_opts = [
         "total_capacity_gb",
         default=1000,
         min=1,
+        max=DB_MAX_INT,
         help="Capacity this backend reports to the scheduler.",
     ),
 ]
@@ -165,7 +181,11 @@ management_opts = [
         help="Management API password; unset, the transport_url password.",
     ),
     cfg.FloatOpt(
-        "timeout", default=5.0, min=0.1, help="Seconds to wait for one management API answer."
+        "timeout",
+        default=5.0,
+        min=0.1,
+        max=MAX_INTERVAL,
+        help="Seconds to wait for one management API answer.",
     ),
 ]
 
@@ -203,6 +223,7 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
     """
     if default_config_files is None and "--config-file" not in argv:
         default_config_files = globals()["default_config_files"]()
+    check_config_files([*config_args(argv), *(default_config_files or [])])
     try:
         CONF(
             argv,
@@ -225,6 +246,42 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
     check_names(CONF)
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a cinder.conf is a few kilobytes; /dev/zero is endless
+
+
+def config_args(argv: list[str]) -> list[str]:
+    """The files ``--config-file F`` and the ``*.conf`` of ``--config-dir D`` name in argv."""
+    found = []
+    for i, arg in enumerate(argv):
+        for option in ("--config-file", "--config-dir"):
+            if arg == option and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif arg.startswith(option + "="):
+                value = arg.split("=", 1)[1]
+            else:
+                continue
+            is_dir = option == "--config-dir" and os.path.isdir(value)
+            found += sorted(glob.glob(os.path.join(value, "*.conf"))) if is_dir else [value]
+    return found
+
+
+def check_config_files(paths: list[str]) -> None:
+    """Refuse, in one line, a config that is no regular file (a FIFO or device would hang
+    oslo.config's reader) or is larger than any config; a missing one is oslo.config's."""
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise exception.ConfigError(reason=f"config file {path} is not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise exception.ConfigError(
+                reason=f"config file {path} is {st.st_size} bytes; a config is at most "
+                f"{MAX_CONFIG_BYTES}"
+            )
+
+
 def write_config(
     path: str | os.PathLike,
     default: dict[str, object],
@@ -244,15 +301,23 @@ def write_config(
 
 
 def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
-    """Read every registered option now: oslo.config only checks a value when it is read,
-    which would turn ``report_interval = often`` into a traceback in a running service."""
+    """Read every registered option now: oslo.config only checks a value (type, min, max,
+    choices, regex) when it is read, which would turn ``report_interval = often`` into a
+    traceback in a running service."""
     for name in list(group):
         try:
             value = group[name]
+        except cfg.ConfigFileValueError as e:
+            # oslo.config's message names a LocationInfo repr; the lab names the option.
+            why = str(e).splitlines()[0].rsplit("is not valid: ", 1)[-1]
+            raise exception.ConfigError(reason=f"bad value for {name}: {why}") from None
         except cfg.Error as e:
             raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
         except (ValueError, TypeError) as e:
             raise exception.ConfigError(reason=f"bad value for {name}: {e}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            # oslo.config's min/max let nan through (every comparison with it is False).
+            raise exception.ConfigError(reason=f"bad value for {name}: {value} is not a number")
         if isinstance(value, cfg.ConfigOpts.GroupAttr):
             check_values(value)
 
