@@ -15,7 +15,7 @@ from oslo_config import cfg
 
 from cinder_lab import context as lab_context
 from cinder_lab import exception, objects, tracing, utils
-from cinder_lab.common import config
+from cinder_lab.common import bounds, config
 from cinder_lab.db import api as db
 from cinder_lab.objects import base as objects_base
 
@@ -52,7 +52,7 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     """Create this process's RPC transport from ``transport_url``."""
     global TRANSPORT
     parse_transport_url(conf)  # a bad URL fails here, in one line
-    check_client_options(conf)
+    bounds.check_client_options(conf)
     objects.register_all()
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
@@ -279,27 +279,6 @@ def kombu_connection(
     )
 
 
-MAX_RESPONSE_TIMEOUT = 3600  # seconds; a call waits on a thread, as a heartbeat does
-
-
-def check_client_options(conf: cfg.ConfigOpts) -> None:
-    """oslo.messaging's own ``rpc_response_timeout`` has no bounds: 0 or less makes every
-    ``call`` time out at once (with a raw ``%(reply_q)s`` in its message). Registered here,
-    as the first RPCClient would, so a bad value is one line at start."""
-    # oslo.messaging 18 rpc/client.py; its public list_opts() imports eventlet (a warning).
-    from oslo_messaging.rpc import client as rpc_client
-
-    conf.register_opts(rpc_client._client_opts)
-    try:
-        timeout = conf.rpc_response_timeout
-    except (cfg.Error, ValueError) as e:
-        raise exception.ConfigError(reason=utils.one_line(e)) from None
-    if not 1 <= timeout <= MAX_RESPONSE_TIMEOUT:
-        raise exception.ConfigError(
-            reason=f"rpc_response_timeout = {timeout}: must be 1 to {MAX_RESPONSE_TIMEOUT} seconds"
-        )
-
-
 def check_broker(conf: cfg.ConfigOpts) -> None:
     """Connect once to every broker host, with bounded retries, or raise BrokerUnreachable.
 
@@ -308,7 +287,7 @@ def check_broker(conf: cfg.ConfigOpts) -> None:
     """
     url = transport_url(conf)
     parsed = parse_transport_url(conf)
-    check_client_options(conf)
+    bounds.check_client_options(conf)
     drivers = {ep.name for ep in importlib.metadata.entry_points(group="oslo.messaging.drivers")}
     if parsed.transport.split("+")[0] not in drivers:
         raise exception.ConfigError(

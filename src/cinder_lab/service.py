@@ -15,10 +15,10 @@ import oslo_messaging as messaging
 
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
-from cinder_lab.common import config, names
+from cinder_lab.common import bounds, config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.manager import Manager
+from cinder_lab.manager import Manager, fake_work_seconds
 from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
 from cinder_lab.scheduler.manager import SchedulerManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
@@ -89,7 +89,7 @@ class Service:
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
         utils.follow_debugger_into_threads()  # pdb breakpoints in the threads started below
-        check_down_time()
+        bounds.check_down_time()
         self._register()
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:
@@ -209,20 +209,10 @@ class Service:
         self._stop.set()
 
 
-def check_down_time() -> None:
-    """A heartbeat period that is not below ``service_down_time`` would show every service
-    down between beats: raise it to 2.5 periods, with Cinder's warning (cinder/service.py)."""
-    if CONF.service_down_time <= CONF.report_interval:
-        new_down_time = int(CONF.report_interval * 2.5)
-        LOG.warning(
-            "Report interval must be less than service down time. Current config "
-            "service_down_time: %s, report_interval for this service is: %s. Setting "
-            "global service_down_time to: %s",
-            CONF.service_down_time,
-            CONF.report_interval,
-            new_down_time,
-        )
-        CONF.set_override("service_down_time", new_down_time)
+def check_options() -> None:
+    """What each service would refuse at its start, checked before anything runs (or forks):
+    ``fake_work_seconds`` names methods of the managers, all imported here."""
+    fake_work_seconds()
 
 
 def cancel_consumers(server: messaging.RPCServer) -> None:

@@ -6,15 +6,13 @@ its own tracing options there, and a private ConfigOpts breaks ``cast()``.
 
 from __future__ import annotations
 
-import glob
-import math
 import os
 import socket
-import stat
 
 from oslo_config import cfg
 
 from cinder_lab import exception
+from cinder_lab.common import bounds
 from cinder_lab.common.names import (
     HOST_COLUMN_LENGTH,
     check_backend_name,
@@ -24,12 +22,11 @@ from cinder_lab.common.names import (
 )
 
 CONF = cfg.CONF
-
-# The bounds the options' uses need: a thread's wait (threading.TIMEOUT_MAX is
-# 292 years, but OverflowError is what a learner would see), Cinder's sizes.
-MAX_INTERVAL = 86400  # seconds: a day
-MAX_DOWN_TIME = 7 * MAX_INTERVAL
-DB_MAX_INT = 0x7FFFFFFF  # cinder.common.constants.DB_MAX_INT
+MAX_INTERVAL, MAX_DOWN_TIME, DB_MAX_INT = (
+    bounds.MAX_INTERVAL,
+    bounds.MAX_DOWN_TIME,
+    bounds.DB_MAX_INT,
+)
 
 global_opts = [
     cfg.StrOpt(
@@ -223,7 +220,7 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
     """
     if default_config_files is None and "--config-file" not in argv:
         default_config_files = globals()["default_config_files"]()
-    check_config_files([*config_args(argv), *(default_config_files or [])])
+    bounds.check_config_files([*bounds.config_args(argv), *(default_config_files or [])])
     try:
         CONF(
             argv,
@@ -242,44 +239,8 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
         raise exception.ConfigError(
             reason=f"cannot parse a config file: not UTF-8 text (byte {e.start})"
         ) from None
-    check_values(CONF)
+    bounds.check_values(CONF)
     check_names(CONF)
-
-
-MAX_CONFIG_BYTES = 1 << 20  # a cinder.conf is a few kilobytes; /dev/zero is endless
-
-
-def config_args(argv: list[str]) -> list[str]:
-    """The files ``--config-file F`` and the ``*.conf`` of ``--config-dir D`` name in argv."""
-    found = []
-    for i, arg in enumerate(argv):
-        for option in ("--config-file", "--config-dir"):
-            if arg == option and i + 1 < len(argv):
-                value = argv[i + 1]
-            elif arg.startswith(option + "="):
-                value = arg.split("=", 1)[1]
-            else:
-                continue
-            is_dir = option == "--config-dir" and os.path.isdir(value)
-            found += sorted(glob.glob(os.path.join(value, "*.conf"))) if is_dir else [value]
-    return found
-
-
-def check_config_files(paths: list[str]) -> None:
-    """Refuse, in one line, a config that is no regular file (a FIFO or device would hang
-    oslo.config's reader) or is larger than any config; a missing one is oslo.config's."""
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            raise exception.ConfigError(reason=f"config file {path} is not a regular file")
-        if st.st_size > MAX_CONFIG_BYTES:
-            raise exception.ConfigError(
-                reason=f"config file {path} is {st.st_size} bytes; a config is at most "
-                f"{MAX_CONFIG_BYTES}"
-            )
 
 
 def write_config(
@@ -300,28 +261,6 @@ def write_config(
     return text
 
 
-def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
-    """Read every registered option now: oslo.config only checks a value (type, min, max,
-    choices, regex) when it is read, which would turn ``report_interval = often`` into a
-    traceback in a running service."""
-    for name in list(group):
-        try:
-            value = group[name]
-        except cfg.ConfigFileValueError as e:
-            # oslo.config's message names a LocationInfo repr; the lab names the option.
-            why = str(e).splitlines()[0].rsplit("is not valid: ", 1)[-1]
-            raise exception.ConfigError(reason=f"bad value for {name}: {why}") from None
-        except cfg.Error as e:
-            raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
-        except (ValueError, TypeError) as e:
-            raise exception.ConfigError(reason=f"bad value for {name}: {e}") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            # oslo.config's min/max let nan through (every comparison with it is False).
-            raise exception.ConfigError(reason=f"bad value for {name}: {value} is not a number")
-        if isinstance(value, cfg.ConfigOpts.GroupAttr):
-            check_values(value)
-
-
 def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
     """Register and return the options of one ``enabled_backends`` section.
 
@@ -333,7 +272,7 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
             f"but has no [{backend}] section"
         )
     CONF.register_opts(backend_opts, group=backend)
-    check_values(CONF[backend])
+    bounds.check_values(CONF[backend])
     return CONF[backend]
 
 
