@@ -35,16 +35,16 @@ def _credentials_end(rest: str) -> int:
     """Where the credentials of a URL (after ``scheme://``) end: its ``@``, or -1."""
     slash = rest.find("/")
     authority = rest if slash < 0 else rest[:slash]
-    if "@" in authority:
-        # An '@' in the first path segment too: the password held '@' and '/' (over-mask).
-        segment = rest[slash + 1 :].split("/", 1)[0] if slash >= 0 else ""
-        return slash + 1 + segment.rfind("@") if "@" in segment else authority.rfind("@")
+    userinfo_port = authority.rsplit("@", 1)[0].partition(":")[2]
+    if "@" in authority or (userinfo_port and not userinfo_port.isdigit()):
+        # A user:password: it runs to the token's last '@' (hiding more, never less).
+        return rest.rfind("@")
     first_at = rest.find("@")
     if first_at < 0 or ":" not in authority:
         return -1
-    port = authority.rsplit(":", 1)[1]
-    # host:port/path@x (a queue name in a management URL) has a path of its own first.
-    if port.isdigit() and "/" in rest[slash + 1 : first_at]:
+    # host:port/path@x (a queue name in a management URL) has a path of its own first;
+    # user:1234/5@host is a password of digits and '/'.
+    if "/" in rest[slash + 1 : first_at]:
         return -1
     next_slash = rest.find("/", first_at)
     return rest.rfind("@", 0, len(rest) if next_slash < 0 else next_slash)
