@@ -71,13 +71,16 @@ def parse_url(url: str) -> URL:
     """``[database] connection`` as SQLAlchemy reads it, or a ConfigError that does not echo it.
 
     SQLAlchemy ends the password at its *first* ``@`` (oslo.messaging at the last):
-    a host still holding an ``@`` is a password that needed ``%40``.
+    a second ``@`` is a password that needed ``%40``.
     """
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         parsed = None
-    if parsed is None or "@" in (parsed.host or ""):
+    # Two '@' before the options: SQLAlchemy cut the password at the first, and the rest
+    # (a piece of the password) would be shown as the host in the driver's error.
+    two_ats = url.split("?", 1)[0].count("@") > 1
+    if parsed is None or (two_ats and parsed.get_backend_name() != "sqlite"):
         raise exception.UnparseableURL(option="[database] connection", parser="SQLAlchemy")
     return parsed
 
