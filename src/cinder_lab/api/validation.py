@@ -136,6 +136,8 @@ def headers(values: Mapping[str, str]) -> None:
 
 def url_parts(path_params: Mapping[str, str], query: Mapping[str, str]) -> None:
     """The path's ids and the query's names and values: printable text (no ``%00``)."""
-    for value in [*path_params.values(), *query.keys(), *query.values()]:
+    # Starlette's query is a multi-dict: every ?k=v counts, not only the last of a name.
+    pairs = query.multi_items() if hasattr(query, "multi_items") else list(query.items())
+    for value in [*path_params.values(), *(text for pair in pairs for text in pair)]:
         if not printable(value):
             raise errors.Fault(400, MALFORMED_URL)
