@@ -254,3 +254,13 @@ def test_queue_over_255_bytes_is_a_config_error():
     names.check_queue_names(["q" * 255], "x")
     with pytest.raises(exception.ConfigError, match="AMQP allows 255"):
         names.check_queue_names(["é" * 128], "x")  # 256 bytes in 128 characters
+
+
+def test_oslo_versionedobjects_uuid_warning_never_reaches_stderr():
+    """A non-UUID id (one a learner typed) made oslo.versionedobjects print three raw lines."""
+    code = (
+        "import cinder_lab; from oslo_versionedobjects import fields; "
+        "fields.UUIDField().coerce(None, 'volume_id', 'not-a-uuid')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
