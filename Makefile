@@ -6,7 +6,7 @@ CONF   ?= etc/cinder-lab/cinder-lab.conf
 # Most tests wait on the broker, not the CPU: three workers fit two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: demo test lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
+.PHONY: demo test screenshots lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(BIN)/cinder-lab
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/pytest -q -m serial $(PYTEST_ARGS)
+
+## make screenshots: take the pictures in docs/img again, each by the browser test that
+## sets its page up (tests/web/screenshots.py lists them); SHOTS=web-sequence for some only
+screenshots: $(BIN)/cinder-lab
+	$(BIN)/python -m tests.web.screenshots $(SHOTS)
 
 lint: $(BIN)/cinder-lab
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -155,8 +155,8 @@ class CastQueue:
 def cast_clients(ctxt: context.RequestContext) -> dict[str, Callable[[str], None]]:
     """The two senders: the lab's rpcapi (Kilo's cast: a backup id), and a bare client."""
     api = backup_rpcapi.BackupAPI()
-    # Same topic and version as BackupAPI's target, so the bytes on the wire are the same.
-    version = backup_rpcapi.BackupAPI.KILO_RPC_API_VERSION
+    # Same topic and version as Kilo's create_backup (1.0), so the bytes on the wire are the same.
+    version = backup_rpcapi.BackupAPI.KILO_VERSION_CAP
     bare = messaging.get_rpc_client(
         rpc.TRANSPORT, messaging.Target(topic=CONF.backup_topic, version=version)
     )

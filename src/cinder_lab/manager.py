@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import oslo_messaging as messaging
 
 from cinder_lab import context, exception, rpc, utils
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
@@ -61,6 +62,29 @@ def resource_id(obj: object, given_id: object, name: str) -> str:
     found = getattr(obj, "id", None) if obj is not None else given_id
     require(isinstance(found, str), f"{name} {found!r} is not an id (nor a {name} object)")
     return found
+
+
+def publish_service_capabilities(
+    scheduler_rpcapi: object, ctxt: context.RequestContext, name: str, host: str, caps: dict
+) -> None:
+    """Report to the schedulers; mirrors SchedulerDependentManager._publish_service_capabilities.
+
+    A fanout to every scheduler; today also ``notify_service_capabilities`` to one,
+    which a scheduler older than 3.1 cannot take: ServiceTooOld, logged, as Cinder does.
+    """
+    scheduler_rpcapi.update_service_capabilities(ctxt, name, host, caps)
+    if config.is_kilo():
+        return  # Kilo's managers reported by the fanout only
+    try:
+        scheduler_rpcapi.notify_service_capabilities(ctxt, name, host, caps)
+    except exception.ServiceTooOld as e:
+        LOG.warning(
+            "Failed to notify about cinder-%s service capabilities for host %s. "
+            "This is normal during a live upgrade. Error: %s",
+            name,
+            host,
+            e,
+        )
 
 
 def require(ok: object, reason: str) -> None:

@@ -11,10 +11,12 @@ only the diagnostic tools, the scenarios and the demo import it.
 from __future__ import annotations
 
 import datetime
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from futurist import _thread as futurist_thread
 from kombu.transport import memory
 
 from cinder_lab import rpc
@@ -25,6 +27,7 @@ _LISTENERS: list[Callable[[Published], None]] = []
 _DELIVERY_LISTENERS: list[Callable[[Delivered], None]] = []
 _CONSUMERS: dict[tuple[int, str], str] = {}  # (channel, consumer tag) -> queue
 _INSTALLED = False
+_ORDER = itertools.count(1)  # publish order: two publishes may share a clock reading
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Published:
     routing_key: str
     queues: list[str]
     envelope: dict = field(repr=False)
+    order: int = 0  # this broker's publish count: the order of publishes with one time
+    serving: bool = False  # sent by a thread serving an RPC message (not the API's)
 
     @property
     def message(self) -> dict:
@@ -57,16 +62,30 @@ class Delivered:
     envelope: dict = field(repr=False)
 
 
+def _serving() -> bool:
+    """True in a thread of an RPC server's pool: a service sending while it serves a message.
+
+    oslo.messaging's threading executor is futurist's ThreadPoolExecutor, whose
+    workers are ``futurist._thread.ThreadWorker`` (futurist 3.x). Anything else
+    (the API or a client in this process, a service's own timer) is not serving.
+    """
+    return isinstance(threading.current_thread(), futurist_thread.ThreadWorker)
+
+
 def _tap_publish(original: Callable) -> Callable:
     def basic_publish(self, message, exchange, routing_key, **kwargs):
         # Ask the exchange where the message will go before it goes there.
         queues = [routing_key] if not exchange else self._lookup(exchange, routing_key)
+        with _LOCK:  # the time and the count taken together: both say the publish order
+            now, order = datetime.datetime.now(), next(_ORDER)
         event = Published(
-            time=datetime.datetime.now(),
+            time=now,
             exchange=exchange or "",
             routing_key=routing_key,
             queues=[q for q in queues if q],
             envelope=envelope_mod.decode(message.get("body")),
+            order=order,
+            serving=_serving(),
         )
         for listener in list(_LISTENERS):
             listener(event)

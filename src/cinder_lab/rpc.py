@@ -6,20 +6,31 @@ child process must not inherit.
 
 from __future__ import annotations
 
-import importlib.metadata
+import functools
 import logging
+from collections.abc import Callable
 
-import kombu
 import oslo_messaging as messaging
 from oslo_config import cfg
+from oslo_utils import versionutils
 
+from cinder_lab import broker, exception, objects, tracing
 from cinder_lab import context as lab_context
-from cinder_lab import exception, objects, tracing, utils
 from cinder_lab.common import bounds, config
 from cinder_lab.db import api as db
 from cinder_lab.objects import base as objects_base
+from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
 
 LOG = logging.getLogger(__name__)
+
+# The lab's broker plumbing lives in broker.py; the lab's callers know it as rpc.*.
+POLL_FLOOR = broker.POLL_FLOOR
+check_broker = broker.check_broker
+is_in_process = broker.is_in_process
+kombu_connection = broker.kombu_connection
+parse_transport_url = broker.parse_transport_url
+set_memory_polling_floor = broker.set_memory_polling_floor
+transport_url = broker.transport_url
 
 TRANSPORT: messaging.Transport | None = None
 
@@ -33,7 +44,7 @@ class RequestContextSerializer(messaging.Serializer):
     """
 
     def __init__(self, base: messaging.Serializer | None = None) -> None:
-        self._base = base or objects_base.CinderObjectSerializer()
+        self._base = base or objects_base.CinderObjectSerializer()  # uncapped
 
     def serialize_entity(self, ctxt: object, entity: object) -> object:
         return self._base.serialize_entity(ctxt, entity)
@@ -71,28 +82,6 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     return TRANSPORT
 
 
-POLL_FLOOR = 0.001  # seconds between polls of an idle in-process queue
-
-
-def set_memory_polling_floor() -> None:
-    """Keep idle ``kombu+memory://`` consumers from spinning (idempotent).
-
-    oslo.messaging sets ``polling_interval = 0`` on every memory connection, so
-    each idle consumer thread would busy-loop; a 1 ms floor keeps the latency
-    and frees the CPU.
-    """
-    from kombu.transport import memory
-
-    if isinstance(memory.Transport.__dict__.get("polling_interval"), property):
-        return
-    memory.Transport.polling_interval = property(
-        lambda self: self.__dict__.get("_polling_interval", POLL_FLOOR),
-        lambda self, value: self.__dict__.__setitem__(
-            "_polling_interval", max(value or 0.0, POLL_FLOOR)
-        ),
-    )
-
-
 def initialized() -> bool:
     """True once ``init()`` ran in this process."""
     return TRANSPORT is not None
@@ -107,26 +96,36 @@ def cleanup() -> None:
     tracing.shutdown()
 
 
-def get_client(target: messaging.Target, version_cap: str | None = None) -> messaging.RPCClient:
+def get_client(
+    target: messaging.Target,
+    version_cap: str | None = None,
+    serializer: messaging.Serializer | None = None,
+) -> messaging.RPCClient:
     """An RPC client on the process transport; mirrors cinder.rpc.get_client.
 
-    ``retry`` is bounded so a cast to an unreachable broker fails instead of
-    hanging (oslo.messaging's default retries forever).
+    ``serializer`` is the object serializer (with its object version cap); the
+    request context goes around it. ``retry`` is bounded so a cast to an
+    unreachable broker fails instead of hanging (oslo.messaging's default retries forever).
     """
     assert TRANSPORT is not None, "rpc.init() was not called"
     client = messaging.get_rpc_client(
         TRANSPORT,
         target,
         version_cap=version_cap,
-        serializer=RequestContextSerializer(),
+        serializer=RequestContextSerializer(serializer),
         retry=cfg.CONF.rpc_connect_retries,
     )
     # With tracing on, each call also gets the lab's span for its reply.
     return tracing.TracedClient(client) if tracing.enabled(cfg.CONF) else client
 
 
-def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer:
-    """An RPC server (threading executor); mirrors cinder.rpc.get_server."""
+def get_server(
+    target: messaging.Target, endpoints: list, serializer: messaging.Serializer | None = None
+) -> messaging.RPCServer:
+    """An RPC server (threading executor); mirrors cinder.rpc.get_server.
+
+    ``serializer`` caps the objects it sends back in replies (Service.start pins it).
+    """
     assert TRANSPORT is not None, "rpc.init() was not called"
     if tracing.enabled(cfg.CONF):
         endpoints = [tracing.TracedEndpoint(e) for e in endpoints]
@@ -134,29 +133,58 @@ def get_server(target: messaging.Target, endpoints: list) -> messaging.RPCServer
         TRANSPORT,
         target,
         endpoints,
-        serializer=RequestContextSerializer(),
+        serializer=RequestContextSerializer(serializer),
         access_policy=messaging.DefaultRPCAccessPolicy,
     )
 
 
-# Per process, as Cinder's LAST_RPC_VERSIONS: the cap each binary's clients were pinned to.
+def assert_min_rpc_version(min_ver: str) -> Callable:
+    """Refuse a method whose peers are too old for it; mirrors cinder.rpc.assert_min_rpc_version.
+
+    Nothing is sent: the caller gets ServiceTooOld (today's managers catch it and log).
+    """
+
+    def decorator(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def _wrapper(self: RPCAPI, *args: object, **kwargs: object) -> object:
+            if not self.client.can_send_version(min_ver):
+                raise exception.ServiceTooOld(
+                    f"One of {self.BINARY} services is too old to accept {f.__name__} "
+                    f"request. Required RPC API version is {min_ver}. Are you running "
+                    f"mixed versions of {self.BINARY}s?"
+                )
+            return f(self, *args, **kwargs)
+
+        return _wrapper
+
+    return decorator
+
+
+# Per process, as Cinder's: the caps each binary's clients were pinned to (until SIGHUP).
 LAST_RPC_VERSIONS: dict[str, str] = {}
+LAST_OBJ_VERSIONS: dict[str, str] = {}
 
 
 class RPCAPI:
     """Base of the three rpcapi classes; mirrors cinder.rpc.RPCAPI.
 
     A subclass names its topic, binary and versions; the client is built here,
-    on first use (after ``init()``). Its version cap: Kilo's clients had one
-    written in the code (``KILO_VERSION_CAP``); today's pin themselves to the
-    oldest ``rpc_current_version`` of their binary in the ``services`` table
-    (``determine_rpc_version_cap``). ``[upgrade_levels]`` overrides both: it is
-    Nova's mechanism, which Cinder never had, kept as the lab's manual switch.
+    on first use (after ``init()``). Every method picks the form of its message
+    from the client's version cap with ``can_send_version``, as Cinder's methods
+    do for older peers. The cap is the one thing the release sets:
+
+    - Kilo (2015.1): written in the code (``KILO_VERSION_CAP``, e.g. volume 1.23);
+    - today: the oldest ``rpc_current_version`` of the binary's ``services`` rows
+      (``determine_rpc_version_cap``), and objects go at the oldest
+      ``object_current_version`` (``determine_obj_version_cap``).
+
+    ``[upgrade_levels]`` overrides the RPC cap: Nova's mechanism, which Cinder
+    never had, kept as the lab's manual switch. Cinder dropped its 1.x forms at
+    2.0 and 3.0; the lab keeps both, so one client speaks to either release.
     """
 
     RPC_API_VERSION = "1.0"  # today's newest version of this API
     RPC_DEFAULT_VERSION = "1.0"  # what today's methods send unless they ask for more
-    KILO_RPC_API_VERSION = "1.0"  # Kilo's Target version: what a plain prepare() sent
     KILO_VERSION_CAP = "1.0"  # Kilo's hard-coded cap, the newest version it sent
     TOPIC_OPTION = ""  # the [DEFAULT] option holding the topic, e.g. "volume_topic"
     BINARY = ""
@@ -179,24 +207,35 @@ class RPCAPI:
 
     @property
     def client(self) -> messaging.RPCClient:
-        """``Target(topic, version)`` on this process's transport, with its cap."""
+        """``Target(topic, RPC_API_VERSION)`` on this process's transport, with its caps."""
         if self._client is None:
-            kilo = config.is_kilo()
-            version = self.KILO_RPC_API_VERSION if kilo else self.RPC_DEFAULT_VERSION
-            target = messaging.Target(topic=self.topic, version=version)
-            self._client = get_client(target, version_cap=self.version_cap())
+            target = messaging.Target(topic=self.topic, version=self.RPC_API_VERSION)
+            serializer = objects_base.CinderObjectSerializer(self.obj_version_cap())
+            self._client = get_client(target, self.version_cap(), serializer)
         return self._client
 
-    def _get_cctxt(self, **kwargs: object) -> messaging.RPCClient:
-        """``client.prepare(**kwargs)``, made once per target; mirrors cinder.rpc's _get_cctxt.
+    def _compat_ver(self, current: str, *legacy: str) -> str:
+        """The first of the versions this client may send, else the last; mirrors Cinder's."""
+        versions = (current, *legacy)
+        return next((v for v in versions[:-1] if self.client.can_send_version(v)), versions[-1])
 
-        Kept, not made per message: a prepared client holds no per-message state, and
-        its client (transport, version cap) is kept for this object's life already.
+    def _get_cctxt(
+        self, version: str | tuple | None = None, **kwargs: object
+    ) -> messaging.RPCClient:
+        """``client.prepare(version=..., **kwargs)``; mirrors cinder.rpc.RPCAPI._get_cctxt.
+
+        ``version`` defaults to ``RPC_DEFAULT_VERSION``; a tuple means the first one
+        this client may send. Each prepared client is kept, not made per message: it
+        holds no per-message state, and its client lives as long as this object.
         """
-        key = tuple(sorted(kwargs.items()))
+        if version is None:
+            version = self.RPC_DEFAULT_VERSION
+        if isinstance(version, tuple):
+            version = self._compat_ver(*version)
+        key = (version, *sorted(kwargs.items()))
         cctxt = self._cctxts.get(key)
         if cctxt is None:
-            cctxt = self._cctxts[key] = self.client.prepare(**kwargs)
+            cctxt = self._cctxts[key] = self.client.prepare(version=version, **kwargs)
         return cctxt
 
     def version_cap(self) -> str:
@@ -208,116 +247,62 @@ class RPCAPI:
             return self.KILO_VERSION_CAP
         return determine_rpc_version_cap(self.BINARY, self.RPC_API_VERSION)
 
+    def obj_version_cap(self) -> str | None:
+        """The objects version this client's serializer sends at; None: Kilo's, uncapped."""
+        return None if config.is_kilo() else determine_obj_version_cap(self.BINARY)
 
-def determine_rpc_version_cap(binary: str, newest: str) -> str:
-    """The oldest ``rpc_current_version`` of ``binary``'s rows; mirrors cinder.rpc's.
+
+def _minimum_version(attribute: str, binary: str | None) -> str | None:
+    """The oldest ``attribute`` of ``binary``'s rows (every binary's when None);
+    mirrors Service._get_minimum_version.
 
     Every row counts, down and disabled ones too, as in Cinder; a row with no
-    version (a Kilo-era service) raises ServiceTooOld. No row: ``newest``.
-    Cached per process, as Cinder caches it until SIGHUP.
+    version (a Kilo-era service) raises ServiceTooOld. No row: None.
     """
-    if binary in LAST_RPC_VERSIONS:
-        return LAST_RPC_VERSIONS[binary]
-    versions = [row.rpc_current_version for row in db.service_get_all() if row.binary == binary]
-    if any(v is None for v in versions):
-        raise exception.ServiceTooOld(binary=binary)
-    cap = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")), default=newest)
-    LOG.info("Automatically selected %s RPC version %s as minimum service version.", binary, cap)
-    LAST_RPC_VERSIONS[binary] = cap
-    return cap
+    rows = [row for row in db.service_get_all() if binary is None or row.binary == binary]
+    for row in rows:
+        if getattr(row, attribute) is None:
+            raise exception.ServiceTooOld(binary=row.binary)
+    versions = [getattr(row, attribute) for row in rows]
+    return min(versions, key=versionutils.convert_version_to_tuple, default=None)
+
+
+def determine_rpc_version_cap(binary: str, newest: str) -> str:
+    """The oldest ``rpc_current_version`` of ``binary``; mirrors RPCAPI.determine_rpc_version_cap.
+
+    No row: ``newest`` (the services will come up at our version). Cached per
+    process, as Cinder caches it until SIGHUP.
+    """
+    if binary not in LAST_RPC_VERSIONS:
+        cap = _minimum_version("rpc_current_version", binary) or newest
+        LOG.info(
+            "Automatically selected %s RPC version %s as minimum service version.", binary, cap
+        )
+        LAST_RPC_VERSIONS[binary] = cap
+    return LAST_RPC_VERSIONS[binary]
+
+
+def determine_obj_version_cap(binary: str) -> str:
+    """The oldest ``object_current_version`` of ``binary``; mirrors
+    RPCAPI.determine_obj_version_cap. No row: this process's own. Cached as the RPC cap."""
+    if binary not in LAST_OBJ_VERSIONS:
+        cap = _minimum_version("object_current_version", binary) or OBJ_VERSIONS_CURRENT
+        LOG.info(
+            "Automatically selected %s objects version %s as minimum service version.",
+            binary,
+            cap,
+        )
+        LAST_OBJ_VERSIONS[binary] = cap
+    return LAST_OBJ_VERSIONS[binary]
+
+
+def server_obj_version_cap() -> str | None:
+    """What an RPC server's serializer sends at: the oldest objects version of every
+    service (Service.start in today's Cinder, not cached); None in Kilo."""
+    return None if config.is_kilo() else _minimum_version("object_current_version", None)
 
 
 def reset_version_caps() -> None:
     """Forget the pinned versions, as Cinder's services do on SIGHUP."""
     LAST_RPC_VERSIONS.clear()
-
-
-def parse_transport_url(conf: cfg.ConfigOpts) -> messaging.TransportURL:
-    """``[DEFAULT] transport_url`` parsed, or a ConfigError that does not echo it.
-
-    A URL oslo.messaging cannot parse may hold a password it could not find (one
-    with a ``/`` ends the host early), so no part of it is shown.
-    """
-    try:
-        parsed = messaging.TransportURL.parse(conf)
-    except (messaging.InvalidTransportURL, ValueError):
-        # ValueError: e.g. a port that is not a number; urllib raises before oslo can wrap it.
-        parsed = None
-    if parsed is None or any(h.port is not None and not 0 < h.port < 65536 for h in parsed.hosts):
-        raise exception.UnparseableURL(option="transport_url", parser="oslo.messaging")
-    if any("/" in f"{h.username}{h.password}" for h in parsed.hosts):
-        # oslo.messaging 18 impl_rabbit rebuilds a URL for kombu with parse.quote(), which
-        # leaves '/' raw: kombu then reads the password as a port. Say so, at start.
-        raise exception.ConfigError(
-            reason="transport_url: a user or password holding '/' (even as %2F) never reaches "
-            "RabbitMQ: oslo.messaging hands it to kombu unescaped"
-        )
-    return parsed
-
-
-def transport_url(conf: cfg.ConfigOpts) -> str:
-    """The configured transport URL, as written (mask it before printing)."""
-    parse_transport_url(conf)
-    return conf.transport_url or "rabbit://"
-
-
-def is_in_process(conf: cfg.ConfigOpts) -> bool:
-    """True for ``kombu+memory://``: every service must live in this one process."""
-    return parse_transport_url(conf).transport.endswith("+memory")
-
-
-def kombu_connection(
-    conf: cfg.ConfigOpts, host: messaging.TransportHost | None = None, connect_timeout: float = 3
-) -> kombu.Connection:
-    """A plain kombu connection (not yet opened) to one host of ``transport_url``.
-
-    For what oslo.messaging does not do: probing the broker, tapping the firehose.
-    """
-    parsed = parse_transport_url(conf)
-    if host is None and parsed.hosts:
-        host = parsed.hosts[0]
-    return kombu.Connection(
-        hostname=(host and host.hostname) or "localhost",
-        port=(host and host.port) or 5672,
-        userid=(host and host.username) or "guest",
-        password=(host and host.password) or "guest",
-        virtual_host=parsed.virtual_host or "/",
-        connect_timeout=connect_timeout,
-    )
-
-
-def check_broker(conf: cfg.ConfigOpts) -> None:
-    """Connect once to every broker host, with bounded retries, or raise BrokerUnreachable.
-
-    oslo.messaging would wait forever for a broker that is not there; the lab
-    prefers a clear error naming the (masked) URL.
-    """
-    url = transport_url(conf)
-    parsed = parse_transport_url(conf)
-    bounds.check_client_options(conf)
-    drivers = {ep.name for ep in importlib.metadata.entry_points(group="oslo.messaging.drivers")}
-    if parsed.transport.split("+")[0] not in drivers:
-        raise exception.ConfigError(
-            reason=f"no messaging driver {parsed.transport!r} "
-            f"for transport_url {utils.mask_url(url)}"
-        )
-    if parsed.transport.endswith("+memory") or parsed.transport == "fake":
-        return
-    attempts = conf.rpc_connect_retries + 1
-    last: Exception | None = None
-    for host in parsed.hosts or [None]:
-        conn = kombu_connection(conf, host)
-        try:
-            conn.ensure_connection(
-                max_retries=conf.rpc_connect_retries,
-                interval_start=0.5,
-                interval_step=0.5,
-                interval_max=2,
-            )
-            return
-        except Exception as e:  # kombu raises several types; all mean "not reachable"
-            last = e
-        finally:
-            conn.release()
-    reason = str(last).splitlines()[0] if last else "no host in URL"
-    raise exception.BrokerUnreachable(url=utils.mask_url(url), attempts=attempts, reason=reason)
+    LAST_OBJ_VERSIONS.clear()

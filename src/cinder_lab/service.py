@@ -19,7 +19,7 @@ from cinder_lab.common import bounds, config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.manager import Manager, fake_work_seconds
-from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
+from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT, CinderObjectSerializer
 from cinder_lab.scheduler.manager import SchedulerManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
 from cinder_lab.volume.manager import VolumeManager
@@ -109,11 +109,13 @@ class Service:
             self.topic,
         )
         self._warn_if_claimed(f"{self.topic}.{self.host}")
-        self.rpcserver = rpc.get_server(target, [self.manager])
+        # As Cinder: replies carry objects every service understands (the oldest row's).
+        serializer = CinderObjectSerializer(rpc.server_obj_version_cap())
+        self.rpcserver = rpc.get_server(target, [self.manager], serializer)
         self.rpcserver.start()
         for extra in self.extra_targets:
             LOG.info("%s also serves topic %s, server %s", self, extra.topic, extra.server)
-            server = rpc.get_server(extra, [self.manager])
+            server = rpc.get_server(extra, [self.manager], serializer)
             server.start()
             self.extra_servers.append(server)
         self.manager.init_host_with_rpc()

@@ -82,7 +82,7 @@ def test_killed_mid_request_ends_in_error_with_reason(rabbit_lab, report):
     rpc.init(CONF)
     try:
         ctxt = context.get_admin_context()
-        spec = volume_api.request_spec(placed)
+        spec = volume_api.request_spec(placed, ctxt)
         volume_rpcapi.VolumeAPI().create_volume(ctxt, Volume.from_row(placed), spec, {})
     finally:
         rpc.cleanup()

@@ -17,7 +17,15 @@ from cinder_lab.db import api as db
 from cinder_lab.scenarios.broker_view import RabbitView
 from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import run_cli, wait_until
-from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, context_keys, requests
+from tests.releases import (
+    BACKEND,
+    CONTEXT_KEYS,
+    EXPECTED,
+    QUEUE,
+    check_filter_properties,
+    context_keys,
+    requests,
+)
 
 
 @pytest.mark.parametrize("release", ["kilo", "current"])
@@ -44,6 +52,8 @@ def test_each_release_on_rabbitmq(rabbit_lab, release):
     assert requests(created) == EXPECTED[release]["create"]
     assert requests(backed_up) == EXPECTED[release]["backup"]
     assert context_keys(created + backed_up) == {CONTEXT_KEYS[release]}
+    to_backend = next(e for e in created if e.routing_key.startswith("cinder-volume."))
+    check_filter_properties(release, to_backend.message["args"])
     replies = [e for e in backed_up if e.kind == "reply"]
     assert len(replies) == (3 if release == "current" else 0)
     if release == "current":

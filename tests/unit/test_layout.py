@@ -24,7 +24,18 @@ SRC = Path(cinder_lab.__file__).parent
 LAYERS = [
     (
         "bottom",
-        ("exception", "utils", "clock", "context", "common", "db", "objects", "rpc", "tracing"),
+        (
+            "exception",
+            "utils",
+            "clock",
+            "context",
+            "common",
+            "db",
+            "objects",
+            "rpc",
+            "broker",
+            "tracing",
+        ),
     ),
     ("services", ("volume", "backup", "scheduler", "manager", "service", "prefork")),
     ("tools", ("lab", "memory_tap", "observe", "scenarios", "web", "api")),

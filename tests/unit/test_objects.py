@@ -30,6 +30,9 @@ CINDER_OBJECT_HASHES = {
     "Backup": "1.7-fffdbcd5da3c30750916fa2cc0e8ffb5",
     "BackupDeviceInfo": "1.0-74b3950676c690538f4bc6796bd0042e",
     "Volume": "1.9-37de6d473e44d3f9f6d946fe93a3cece",
+    "RequestSpec": "1.5-2f6efbb86107ee70cc1bb07f4bdb4ec7",
+    "VolumeProperties": "1.1-cadac86b2bdc11eb79d1dcea988ff9e8",
+    "VolumeType": "1.3-a5d8c3473db9bc3bbcdbab9313acf4d1",
 }
 ENVELOPE = {
     "versioned_object.name",

@@ -18,7 +18,14 @@ from cinder_lab.db import api as db
 from cinder_lab.lab import Lab
 from cinder_lab.volume import api as volume_api
 from tests.procs import wait_status as wait
-from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, context_keys, requests
+from tests.releases import (
+    BACKEND,
+    CONTEXT_KEYS,
+    EXPECTED,
+    check_filter_properties,
+    context_keys,
+    requests,
+)
 
 
 @pytest.fixture(params=["kilo", "current"])
@@ -55,6 +62,9 @@ def test_create_volume_messages(lab_of, release, published):
     assert (vol.status, vol.host) == ("available", f"{BACKEND}#ceph")
     assert requests(published) == EXPECTED[release]["create"]
     assert context_keys(published) == {CONTEXT_KEYS[release]}
+    assert vol.scheduled_at is not None  # set with the host, by the scheduler
+    to_backend = next(e for e in published if e.routing_key.startswith("cinder-volume"))
+    check_filter_properties(release, to_backend.message["args"])
     if release == "current":
         # The first create_volume (a capability report may be published before it).
         first = next(e for e in published if e.message.get("method") == "create_volume")

@@ -25,6 +25,7 @@ from cinder_lab.web.story import StoryRunner
 from tests.broker import require
 from tests.integration.conftest import rabbit_lab  # noqa: F401 - for the broker test
 from tests.unit.conftest import lab  # noqa: F401 - the in-process services, as in tests/unit
+from tests.web.screenshots import listed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -136,7 +137,10 @@ def live_stories(memory_conf: Path) -> Iterator[Served]:
 
 def screenshot(page: object, name: str, tmp_path: Path) -> Path:
     """A full-page picture: into docs/img/ for the README with CINDER_LAB_SCREENSHOTS=1
-    (so a test run leaves the tracked pictures alone), else into the test's tmp_path."""
+    (``make screenshots``; a test run leaves the tracked pictures alone), else into the
+    test's tmp_path. ``name`` must be listed in ``tests/web/screenshots.py``."""
+    size = page.viewport_size  # type: ignore[attr-defined]
+    listed(name, (size["width"], size["height"]))  # make screenshots retakes each listed one
     where = IMG if os.environ.get("CINDER_LAB_SCREENSHOTS") else tmp_path
     where.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(where / name), full_page=True)  # type: ignore[attr-defined]

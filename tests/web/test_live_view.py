@@ -262,3 +262,25 @@ def test_story_mode_runs_the_note_one_step_at_a_time(live_stories, page, tmp_pat
     page.page.click("#story-stop")
     expect(steps).to_have_attribute("data-status", "stopped", timeout=30_000)
     assert page.errors == []
+
+
+@pytest.mark.parametrize("release", ["current"], indirect=True)
+def test_an_old_row_shows_an_older_object_on_the_page(release, lab, live, page):
+    """A cinder-volume row at objects 1.38: the backup's volume travels as Volume 1.8."""
+    ctxt = context.get_admin_context()
+    vol = wait_status(db.volume_get, volume_api.API().create(ctxt, 1, name="v").id)
+    row = db.service_get_by_args("maqi-kilo@ceph", "cinder-volume")
+    db.service_update(row.id, {"object_current_version": "1.38"})
+    rpc.reset_version_caps()
+    lab.stop(lab.find("cinder-backup", "maqi-kilo"))
+    lab.start_backup()  # a new process pins its clients at start
+    load(page, live.url)
+    bak = backup_api.API().create(ctxt, vol.id)
+    assert wait_status(db.backup_get, bak.id).status == "available"
+
+    attach = animation(page.page, "initialize_connection")
+    page.page.locator(f'#log li[data-seq="{attach["seq"]}"]').click()
+    envelope = page.page.locator("#envelope")
+    expect(envelope).to_contain_text('"versioned_object.name": "Volume"')
+    expect(envelope).to_contain_text('"versioned_object.version": "1.8"')
+    assert page.errors == []

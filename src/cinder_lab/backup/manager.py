@@ -198,5 +198,6 @@ class BackupManager(manager.Manager):
             "driver_name": DRIVER_NAME,
             "availability_zone": CONF.storage_availability_zone,
         }
-        self.scheduler_rpcapi.update_service_capabilities(context, "backup", self.host, caps)
-        self.scheduler_rpcapi.notify_service_capabilities(context, "backup", self.host, caps)
+        manager.publish_service_capabilities(
+            self.scheduler_rpcapi, context, "backup", self.host, caps
+        )

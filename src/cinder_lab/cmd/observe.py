@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,7 +22,7 @@ from cliff import command, show
 from cinder_lab import exception, memory_tap, rpc, utils
 from cinder_lab.cmd.common import LabMixin, positive_seconds
 from cinder_lab.common.config import CONF
-from cinder_lab.observe import graph, route, topology, trace
+from cinder_lab.observe import graph, route, sequence, topology, trace
 from cinder_lab.observe.management import ManagementAPI, ManagementError
 from cinder_lab.volume import volume_utils
 
@@ -174,10 +175,19 @@ class Trace(LabMixin, command.Command):
             default="text",
             help="text, or json: one JSON object per message and line",
         )
+        parser.add_argument(
+            "--sequence",
+            action="store_true",
+            help="when the trace ends, print each request's messages as a sequence: "
+            "sender --> consumer, in publish order",
+        )
         return parser
 
     def _emit(self, args: argparse.Namespace, nodes: bool = False) -> object:
         def emit(ev: trace.TraceEvent) -> None:
+            if args.sequence:
+                self.events.append(ev)
+                return
             if args.format == "json":
                 self.app.stdout.write(json.dumps(ev.to_dict(), sort_keys=True) + "\n")
             else:
@@ -189,9 +199,21 @@ class Trace(LabMixin, command.Command):
     def take_action(self, args: argparse.Namespace) -> int:
         if args.count is not None and args.count < 1:
             raise exception.InvalidInput(reason="--count must be at least 1")
+        if args.sequence and args.format == "json":
+            raise exception.InvalidInput(reason="--sequence prints text: leave out -f json")
+        self.events: list[trace.TraceEvent] = []
         # A signal ends the trace at its next poll, so the firehose is put back as it was.
         stop = utils.stop_event()
         bound = _bound_text(args.count, args.timeout)
+        if args.sequence:
+            bound += "; the sequence of each request is printed then"
+        self._follow(args, stop, bound)
+        if args.sequence:
+            self.app.stdout.write(sequence.format_sequence(self.events) + "\n")
+        return 0
+
+    def _follow(self, args: argparse.Namespace, stop: threading.Event, bound: str) -> None:
+        """Trace until ``--count``, ``--timeout`` or a signal, in-process or on the broker."""
         if rpc.is_in_process(CONF):
             print(
                 "single-process mode: tracing the in-process broker while this config's "
@@ -203,7 +225,7 @@ class Trace(LabMixin, command.Command):
                 trace.run(
                     tap.records(), correlator, self._emit(args), args.count, args.timeout, stop
                 )
-            return 0
+            return
         api = ManagementAPI.from_conf(CONF)
         others = ManagementAPI.other_nodes(CONF, api)
         with trace.Firehose(api, trace.amqp_connection(CONF), others) as hose:
@@ -229,7 +251,6 @@ class Trace(LabMixin, command.Command):
                 args.timeout,
                 stop,
             )
-        return 0
 
 
 def _bound_text(count: int | None, timeout: float | None) -> str:

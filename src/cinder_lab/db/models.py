@@ -51,6 +51,8 @@ class Volume(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     volume_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # When the scheduler placed it (both releases' volume_update_db set it with the host).
+    scheduled_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, nullable=True)
     status_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # current: the status a backup (or other action) returns the volume to.
     previous_status: Mapped[str | None] = mapped_column(String(255), nullable=True)

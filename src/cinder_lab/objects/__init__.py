@@ -14,6 +14,8 @@ OBJECT_MODULES = (
     "cinder_lab.objects.volume",
     "cinder_lab.objects.backup",
     "cinder_lab.objects.backup_device",
+    "cinder_lab.objects.request_spec",
+    "cinder_lab.objects.volume_type",
 )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "OBJ_VERSIONS",
     "CinderComparableObject",
     "CinderObject",
+    "CinderObjectDictCompat",
     "CinderObjectRegistry",
     "CinderObjectSerializer",
     "CinderPersistentObject",
@@ -31,9 +32,17 @@ __all__ = [
 # Cinder's OBJ_VERSIONS history (cinder/objects/base.py, master), trimmed to the lab's
 # objects: '1.38' is Cinder's base (pre-history) and '1.39' added Volume 1.9 (use_quota).
 # Services report the newest as object_current_version; peers pin to the oldest.
+_BASE_1_38 = {
+    "Backup": "1.7",
+    "BackupDeviceInfo": "1.0",
+    "RequestSpec": "1.5",
+    "Volume": "1.8",
+    "VolumeProperties": "1.1",
+    "VolumeType": "1.3",
+}
 OBJ_VERSIONS: dict[str, dict[str, str]] = {
-    "1.38": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.8"},
-    "1.39": {"Backup": "1.7", "BackupDeviceInfo": "1.0", "Volume": "1.9"},
+    "1.38": _BASE_1_38,
+    "1.39": {**_BASE_1_38, "Volume": "1.9"},
 }
 OBJ_VERSIONS_CURRENT = "1.39"
 
@@ -58,6 +67,27 @@ class CinderObject(base.VersionedObject):
     def __contains__(self, name: str) -> bool:
         # Cinder answers ``'name' in obj`` for its extra (alias) fields too.
         return name in self.obj_extra_fields or super().__contains__(name)
+
+
+class CinderObjectDictCompat(base.VersionedObjectDictCompat):
+    """``obj['key']`` and ``obj.get('key')``; mirrors cinder.objects.base.CinderObjectDictCompat.
+
+    Cinder's schedulers read a RequestSpec as the dict it once was.
+    """
+
+    def get(self, key: str, value: object = base._NotSpecifiedSentinel) -> object:
+        if key not in self.obj_fields:
+            return None  # as Cinder: an unknown key reads as None, not KeyError
+        if (
+            value is not base._NotSpecifiedSentinel
+            and key not in self.obj_extra_fields
+            and not self.obj_attr_is_set(key)
+        ):
+            return value
+        try:
+            return getattr(self, key)
+        except NotImplementedError:  # an unset field that cannot be lazy-loaded
+            return None
 
 
 class CinderPersistentObject:

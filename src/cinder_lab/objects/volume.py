@@ -39,6 +39,7 @@ TRACKED = ("metadata", "admin_metadata", "glance_metadata")
 class Volume(
     base.CinderPersistentObject,
     base.CinderObject,
+    base.CinderObjectDictCompat,
     base.CinderComparableObject,
     base.ClusteredObject,
 ):

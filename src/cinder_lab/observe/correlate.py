@@ -41,6 +41,12 @@ class TraceEvent:
     unique_id: str | None = None
     version: str | None = None  # the RPC API version the sender asked for
     message: dict | None = None  # the whole oslo message: ``trace -f json`` keeps it all
+    order: int = 0  # the broker's publish order (``time`` may be equal for two)
+    # The request it belongs to: its own request id, or for a reply (which carries no
+    # context) its call's.
+    request: str | None = None
+    # In-process: sent while serving an RPC message, or not (the API); None on RabbitMQ.
+    serving: bool | None = None
 
     @property
     def dropped(self) -> bool:
@@ -70,7 +76,23 @@ def make_event(raw: Raw) -> TraceEvent:
         version=msg.get("version"),
         message=msg,
         node=raw.node,
+        order=raw.order,
+        request=msg.get("_context_request_id"),
+        serving=raw.serving,
     )
+
+
+REPORTS = ("update_service_capabilities", "notify_service_capabilities")
+
+
+def _reporter(ev: TraceEvent) -> str | None:
+    """A capability report names its sender: ``service_name`` ('volume') and its host."""
+    args = ev.args or {}
+    host = args.get("host") or args.get("backend")
+    if ev.method not in REPORTS or not args.get("service_name") or not host:
+        return None
+    name = str(args["service_name"])
+    return f"{name if name.startswith('cinder-') else 'cinder-' + name} {host}"
 
 
 def _key(raw: Raw) -> str:
@@ -87,8 +109,9 @@ class Correlator:
     refreshes every few seconds; or no more: a short-lived client), the lab
     infers it, and says so: a server queue ``T.S`` names its service, a
     message carrying the request id of one a service just took came from that
-    service, a reply comes from the service that took the call and goes back
-    to the caller.
+    service (or from the caller a reply just answered), a reply comes from the
+    service that took the call and goes back to the caller, a capability report
+    names its service in its arguments.
     """
 
     def __init__(self, who: Callable[[str | None], str | None], grace: float = 1.0) -> None:
@@ -108,6 +131,7 @@ class Correlator:
                 self.calls[ev.msg_id] = ev
             if ev.kind == "reply" and ev.msg_id and ev.msg_id in self.calls:
                 ev.reply_to = self.calls[ev.msg_id].method
+                ev.request = self.calls[ev.msg_id].request
             self.pending[_key(raw)] = (time.monotonic(), ev, [])
         else:
             entry = self.pending.get(_key(raw))
@@ -139,10 +163,17 @@ class Correlator:
             call = self.calls.get(ev.msg_id or "")
             if ev.kind == "reply" and call is not None and call.consumed_by:
                 ev.publisher = f"{call.consumed_by[0].split(' [')[0]} [it took the call]"
-            elif ev.request_id in self.by_request:
+            elif ev.request_id in self.by_request and ev.serving is not False:
+                # Not when the API (in-process, seen serving nothing) sends again with its id.
                 ev.publisher = f"{self.by_request[ev.request_id]} [same request id]"
+            elif _reporter(ev):
+                ev.publisher = f"{_reporter(ev)} [named in its args]"
         if ev.request_id and ev.consumed_by and ev.kind != "reply":
             self.by_request[ev.request_id] = ev.consumed_by[0].split(" [")[0]
+        call = self.calls.get(ev.msg_id or "") if ev.kind == "reply" else None
+        if call is not None and call.request_id and call.publisher:
+            # The answer hands the request back: the caller sends its next message.
+            self.by_request[call.request_id] = call.publisher.split(" [")[0]
         return ev
 
     def ready(self, flush: bool = False) -> list[TraceEvent]:
@@ -150,7 +181,7 @@ class Correlator:
         now = time.monotonic()
         out = []
         for key, (since, ev, deliveries) in sorted(
-            self.pending.items(), key=lambda i: i[1][1].time
+            self.pending.items(), key=lambda i: (i[1][1].time, i[1][1].order)
         ):
             done = ev.dropped or len(deliveries) >= len(ev.queues)
             if flush or done or now - since >= self.grace:

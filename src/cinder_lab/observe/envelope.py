@@ -99,8 +99,9 @@ def describe_value(value: object) -> str:
         data = value.get("versioned_object.data") or {}
         ident = data.get("id") if isinstance(data, dict) else None
         version = value.get("versioned_object.version", "?")
-        if ident is None and isinstance(data, dict):  # BackupDeviceInfo: name what it holds
-            inner = ", ".join(describe_value(v) for v in data.values() if isinstance(v, dict))
+        if ident is None and isinstance(data, dict):  # BackupDeviceInfo: name the objects it holds
+            held = [v for v in data.values() if isinstance(v, dict) and OBJECT_KEY in v]
+            inner = ", ".join(describe_value(v) for v in held)
             return f"{value[OBJECT_KEY]} {version}" + (f" ({inner})" if inner else "")
         return f"{value[OBJECT_KEY]} {version} {ident}"
     if isinstance(value, dict) and len(json.dumps(value)) > 60:

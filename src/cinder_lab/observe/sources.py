@@ -11,6 +11,7 @@ single-process mode ``memory_tap`` gives the same two streams. Both become
 from __future__ import annotations
 
 import datetime
+import itertools
 import queue as queue_mod
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -35,13 +36,38 @@ class Raw:
     queues: list[str]
     envelope: dict
     who: str | None  # the connection (RabbitMQ) or channel (in-process) that did it
+    # When it was published: the broker's stamp when it gives one, else when the tap got it.
     time: datetime.datetime = field(default_factory=datetime.datetime.now)
     node: str | None = None  # the broker node that saw it (its connection's node)
+    order: int = 0  # the broker's publish order, as the tap received the copies
+    # In-process only: sent while serving an RPC message (True) or not (False: the API).
+    serving: bool | None = None
 
 
 # Tap queues; a tap of a trace that turned the firehose on (or took that over) is OWNED.
 TAP = "cinder-lab-trace."
 OWNED = "cinder-lab-trace.on."
+
+
+def published_at(properties: dict) -> datetime.datetime | None:
+    """The publish time a firehose copy carries, if any: RabbitMQ 3.10 adds none.
+
+    The copy's ``properties`` are the publisher's: its AMQP ``timestamp`` (oslo.messaging
+    sets none), or the ``timestamp_in_ms`` header RabbitMQ 3.12+ adds with
+    ``message_interceptors.incoming.set_header_timestamp``. Without either, the
+    order the copies reach the tap is the broker's order (one node routes and
+    copies each publish in turn) and the time is when the tap read it.
+    """
+    headers = properties.get("headers") or {}
+    stamp = headers.get("timestamp_in_ms")
+    if isinstance(stamp, int):
+        return datetime.datetime.fromtimestamp(stamp / 1000)
+    stamp = properties.get("timestamp")
+    if isinstance(stamp, datetime.datetime):  # py-amqp reads a table's timestamp as naive UTC
+        return stamp.replace(tzinfo=datetime.UTC).astimezone().replace(tzinfo=None)
+    if isinstance(stamp, int | float):
+        return datetime.datetime.fromtimestamp(stamp)
+    return None
 
 
 class Firehose:
@@ -71,6 +97,7 @@ class Firehose:
         self.queue = f"{TAP}{uuid.uuid4().hex[:12]}"
         self._inbox: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
         self._known: set[str] = set()
+        self._order = itertools.count(1)
 
     def __enter__(self) -> Firehose:
         self.was_on = self.api.tracing()
@@ -168,7 +195,11 @@ class Firehose:
                 # The default exchange reports its routing key as routed even when no
                 # such queue exists (e.g. the reply queue of a caller that is gone).
                 routed = [q for q in routed if q == self.queue or self._exists(q)]
-            return Raw("publish", exchange, keys[0], routed, body, who, node=node)
+            when = published_at(headers.get("properties") or {})
+            raw = Raw("publish", exchange, keys[0], routed, body, who, node=node)
+            raw.order = next(self._order)
+            raw.time = when or raw.time
+            return raw
         if key.startswith("deliver."):
             return Raw("deliver", exchange, key[len("deliver.") :], [], body, who, node=node)
         return None
@@ -202,7 +233,9 @@ class MemoryTap:
         def published(ev: memory_tap.Published) -> None:
             existing = memory_tap.queues()
             routed = [q for q in ev.queues if q in existing]
-            self._inbox.put(Raw("publish", ev.exchange, ev.routing_key, routed, ev.envelope, None))
+            raw = Raw("publish", ev.exchange, ev.routing_key, routed, ev.envelope, None)
+            raw.time, raw.order, raw.serving = ev.time or raw.time, ev.order, ev.serving
+            self._inbox.put(raw)
 
         def delivered(ev: memory_tap.Delivered) -> None:
             who = f"channel-{ev.channel:x}"

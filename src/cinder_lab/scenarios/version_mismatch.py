@@ -1,11 +1,15 @@
 """version-mismatch: today's Cinder pins its RPC clients to the oldest row in ``services``.
 
-Mirrors ``cinder.rpc.RPCAPI.determine_rpc_version_cap`` (Mitaka on): every
-service writes ``rpc_current_version`` into its row at start, and every client
-caps itself at the oldest version of its binary. A cinder-volume row at 3.16
-(Rocky to Xena) makes the backup ask for the device with the synchronous
-``get_backup_device`` call (3.2) instead of Yoga's cast answered by
-``continue_backup``. A row with no version (what a Kilo-era service left)
+Mirrors ``cinder.rpc.RPCAPI.determine_rpc_version_cap`` and
+``determine_obj_version_cap`` (Mitaka on): every service writes
+``rpc_current_version`` and ``object_current_version`` into its row at start,
+and every client caps itself at the oldest of its binary. A Wallaby (18.x)
+cinder-volume row, RPC 3.16 and objects 1.38, makes the backup ask for the
+device with the synchronous ``get_backup_device`` call (3.2) instead of
+Yoga's cast answered by ``continue_backup``, and send the volume as Volume 1.8
+(objects 1.38 predate 1.9's ``use_quota``; Cinder's Volume has no
+``obj_make_compatible``, so the field stays in the data, only the version
+drops). A row with no version (what a Kilo-era service left)
 stops today's clients with ServiceTooOld. ``[upgrade_levels]`` is Nova's
 mechanism; Cinder never had it (the lab keeps it only as a manual override).
 """
@@ -27,7 +31,10 @@ class VersionMismatch:
     """Automatic pinning from the services table, as today's Cinder does it."""
 
     name = "version-mismatch"
-    summary = "clients pin to the oldest services row: 3.16 brings back the call; NULL refuses"
+    summary = (
+        "clients pin to the oldest services row: RPC 3.16 brings back the call, "
+        "objects 1.38 send Volume 1.8; NULL refuses"
+    )
 
     def run(self, s: Stage) -> None:
         sections = {"ceph": {"volume_backend_name": "ceph"}}
@@ -45,11 +52,12 @@ class VersionMismatch:
         s.check(cap == "3.20", f"a new cinder-volume client pins itself to {cap}")
         s.say("Cinder has no [upgrade_levels]: that is Nova's. Cinder pins automatically.")
 
-        s.step("2. An older cinder-volume row (3.16, before Yoga): the backup calls")
+        s.step("2. An older cinder-volume row (Wallaby: RPC 3.16, objects 1.38): the backup calls")
         row = db.service_get_by_args(BACKEND, "cinder-volume")
-        db.service_update(row.id, {"rpc_current_version": "3.16"})
+        db.service_update(row.id, {"rpc_current_version": "3.16", "object_current_version": "1.38"})
         rpc.reset_version_caps()  # as on SIGHUP or a restart: read the rows again
         s.say("services: cinder-volume maqi-kilo@ceph rpc_current_version = 3.16")
+        s.say("          object_current_version = 1.38 (Volume 1.8: no use_quota yet)")
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
         s.lab.start_backup()  # the new process pins itself at start
         with s.watch() as events:
@@ -67,8 +75,9 @@ class VersionMismatch:
             s.check(asks == [("call", "3.2")], "get_backup_device is a call at 3.2 (pinned)")
             continued = [e for e in events if e.message.get("method") == "continue_backup"]
             s.check(not continued, "no continue_backup: the device came back in the reply")
+        self.check_objects(s, events)
 
-        s.step("3. A services row with no version (left by a Kilo-era service)")
+        s.step("4. A services row with no version (left by a Kilo-era service)")
         db.service_create(
             {"host": "old-kilo@lvm", "binary": "cinder-volume", "topic": "cinder-volume"}
         )
@@ -83,3 +92,26 @@ class VersionMismatch:
                 s.check(True, f"ServiceTooOld: {e}")
         s.check(not events, "nothing was sent")
         rpc.reset_version_caps()
+
+    def check_objects(self, s: Stage, events: list) -> None:
+        """The volume travels at the old row's objects version; the Backup cannot go lower."""
+        sent = {
+            e.message["method"]: e.message["args"]
+            for e in events
+            if e.message.get("method") in ("initialize_connection", "get_backup_device")
+        }
+        volume = sent.get("initialize_connection", {}).get("volume", {})
+        backup = sent.get("get_backup_device", {}).get("backup", {})
+        s.step("3. The objects follow the oldest object_current_version")
+        if not s.broker.can_trace:
+            s.say("(this broker's messages cannot be read here: see `cinder-lab trace`)")
+            return
+        s.check(
+            volume.get("versioned_object.version") == "1.8",
+            "initialize_connection carries Volume 1.8 (capped at objects 1.38), not 1.9",
+        )
+        s.check(
+            backup.get("versioned_object.version") == "1.7",
+            "the Backup stays 1.7: Cinder's oldest manifest (1.38) already has Backup 1.7",
+        )
+        s.say("Each client caps at its binary's oldest row; a server's replies at every row's.")

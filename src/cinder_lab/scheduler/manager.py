@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from cinder_lab import context, exception, manager
+from cinder_lab import context, exception, manager, utils
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.objects.backup import Backup
+from cinder_lab.objects.request_spec import RequestSpec
 from cinder_lab.objects.volume import Volume
+from cinder_lab.scheduler import filter_scheduler
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.scheduler.host_manager import HostManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
+from cinder_lab.volume import volume_utils
 
 LOG = logging.getLogger(__name__)
 
@@ -38,8 +41,18 @@ class SchedulerManager(manager.Manager):
         """Ask every volume (today also backup) service to report, as Cinder does at start."""
         ctxt = context.get_admin_context()
         self.volume_rpcapi.publish_service_capabilities(ctxt)
-        if not config.is_kilo():
+        if config.is_kilo():
+            return  # Kilo's backup services had no capabilities to publish
+        try:
             self.backup_rpcapi.publish_service_capabilities(ctxt)
+        except exception.ServiceTooOld as e:
+            # As Cinder: a cinder-backup older than 2.2 cannot report; normal mid-upgrade.
+            LOG.warning(
+                "Failed to notify about cinder-backup service capabilities for host %s. "
+                "This is normal during a live upgrade. Error: %s",
+                self.host,
+                e,
+            )
 
     def _do_cleanup(self, ctxt: context.RequestContext, worker: models.Worker) -> None:
         """A volume this scheduler took but never handed on turns ``error``.
@@ -147,9 +160,13 @@ class SchedulerManager(manager.Manager):
     def _volume_to_schedule(self, volume_id: object, request_spec: object) -> tuple:
         """The volume of a create_volume message and its checked spec, or InvalidMessage."""
         manager.require(isinstance(volume_id, str), f"volume_id {volume_id!r} is not a string")
-        manager.require(isinstance(request_spec, dict), "request_spec is not a mapping")
+        manager.require(
+            isinstance(request_spec, dict | RequestSpec)
+            and hasattr(request_spec.get("volume_properties"), "get"),
+            "request_spec is not a request spec with volume_properties",
+        )
         volume_type = request_spec.get("volume_type")
-        if isinstance(volume_type, dict):  # Cinder's: the type, its extra specs inside
+        if hasattr(volume_type, "get"):  # Cinder's: the type, its extra specs inside
             volume_type = (volume_type.get("extra_specs") or {}).get("volume_backend_name")
         manager.require(
             volume_type is None or isinstance(volume_type, str),
@@ -173,7 +190,20 @@ class SchedulerManager(manager.Manager):
         self.fake_work("create_volume")
         host = pools[0]["name"]
         LOG.info("volume %s: chose pool %s of %d usable", volume.id, host, len(pools))
-        if not db.volume_conditional_update(volume.id, {"host": host}, "creating"):
+        if not db.volume_conditional_update(volume.id, self._placement(host), "creating"):
             return  # changed meanwhile (e.g. failed by a cleanup): nothing to send
+        filter_properties = filter_scheduler.filter_properties_for(request_spec, host)
         placed = Volume.from_row(db.volume_get(volume.id), context)
-        self.volume_rpcapi.create_volume(context, placed, request_spec, {})
+        if isinstance(request_spec, RequestSpec):
+            # Cinder's volume_update_db places the spec's own Volume: it travels placed.
+            request_spec.volume = placed
+        self.volume_rpcapi.create_volume(context, placed, request_spec, filter_properties)
+
+    @staticmethod
+    def _placement(host: str) -> dict:
+        """What volume_update_db writes: the host and when; today also the backend's zone."""
+        values = {"host": host, "scheduled_at": utils.utcnow()}
+        if not config.is_kilo():
+            row = db.service_get_by_args(volume_utils.extract_host(host), "cinder-volume")
+            values["availability_zone"] = row.availability_zone
+        return values

@@ -7,10 +7,13 @@ the scheduler, which writes ``host@backend#pool`` and casts on to the backend.
 from __future__ import annotations
 
 from cinder_lab import context, exception
+from cinder_lab.common import config
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from cinder_lab.objects.request_spec import RequestSpec, VolumeProperties
 from cinder_lab.objects.volume import Volume
+from cinder_lab.objects.volume_type import VolumeType
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 
 
@@ -26,30 +29,57 @@ def parse_size(size: object) -> int:
     return value
 
 
-def request_spec(volume: models.Volume) -> dict:
-    """What the scheduler is asked to place; Cinder's request_spec keys (a dict in
-    Kilo, a RequestSpec object today: the lab sends the dict in both releases)."""
-    volume_type = None
-    if volume.volume_type:
-        # The lab's volume types are just their volume_backend_name extra spec.
-        extra = {"volume_backend_name": volume.volume_type}
-        volume_type = {"name": volume.volume_type, "extra_specs": extra}
-    return {
-        "volume_id": volume.id,
-        "volume_type": volume_type,
-        "volume_properties": {
-            "size": volume.size,
-            "availability_zone": volume.availability_zone,
-            "status": volume.status,
-            "display_name": volume.name,
-        },
+def request_spec(volume: models.Volume, ctxt: context.RequestContext) -> object:
+    """What the scheduler is asked to place: Kilo's dict, or today's RequestSpec object.
+
+    Mirrors the create flow's VolumeCastTask (2015.1.4: ``kwargs.copy()``;
+    master: ``objects.RequestSpec(**kwargs)``) with the keys each release
+    gives it. The lab has no quotas, no type ids and no encryption: those values are None.
+    """
+    properties = {
+        "size": volume.size,
+        "user_id": ctxt.user_id,
+        "project_id": ctxt.project_id,
+        "status": "creating",
+        "attach_status": "detached",
+        "encryption_key_id": None,
+        "display_description": None,
+        "display_name": volume.name,
+        "multiattach": False,
+        "availability_zone": volume.availability_zone,
+        "metadata": {},
+        "reservations": None,
         "snapshot_id": None,
-        "image_id": None,
         "source_volid": None,
-        "source_replicaid": None,
+        "volume_type_id": None,
         "consistencygroup_id": None,
         "cgsnapshot_id": None,
     }
+    spec = {
+        "volume_id": volume.id,
+        "snapshot_id": None,
+        "image_id": None,
+        "source_volid": None,
+        "consistencygroup_id": None,
+        "cgsnapshot_id": None,
+    }
+    if config.is_kilo():
+        extra = {"volume_backend_name": volume.volume_type} if volume.volume_type else None
+        vtype = extra and {"name": volume.volume_type, "extra_specs": extra}
+        properties.update(replication_status="disabled", source_replicaid=None)
+        return {**spec, "source_replicaid": None, "volume_type": vtype,
+                "volume_properties": properties}  # fmt: skip
+    properties.update(qos_specs=None, group_id=None)
+    vtype = volume.volume_type and VolumeType.for_backend(volume.volume_type, ctxt)
+    return RequestSpec(
+        **spec,
+        group_id=None,
+        backup_id=None,
+        volume=Volume.from_row(volume, ctxt),
+        volume_type=vtype or None,
+        volume_properties=VolumeProperties(**properties),
+        availability_zones=[volume.availability_zone],
+    )
 
 
 class API:
@@ -78,7 +108,7 @@ class API:
         )
         try:
             self.scheduler_rpcapi.create_volume(
-                ctxt, Volume.from_row(volume, ctxt), request_spec(volume), {}
+                ctxt, Volume.from_row(volume, ctxt), request_spec(volume, ctxt), {}
             )
         except Exception as e:
             # The row must not stay 'creating' when the cast never left.

@@ -13,7 +13,6 @@ import oslo_messaging as messaging
 
 from cinder_lab import context, manager
 from cinder_lab.backup import rpcapi as backup_rpcapi
-from cinder_lab.common import config
 from cinder_lab.db import api as db
 from cinder_lab.db import models
 from cinder_lab.objects.backup_device import BackupDeviceInfo
@@ -199,11 +198,9 @@ class VolumeManager(manager.Manager):
         ``notify_service_capabilities`` cast to one), as _publish_service_capabilities does."""
         caps = self.capabilities()
         try:
-            self.scheduler_rpcapi.update_service_capabilities(context, "volume", self.host, caps)
-            if not config.is_kilo():
-                self.scheduler_rpcapi.notify_service_capabilities(
-                    context, "volume", self.host, caps
-                )
+            manager.publish_service_capabilities(
+                self.scheduler_rpcapi, context, "volume", self.host, caps
+            )
         except messaging.MessageDeliveryFailure as e:
             # A lost report is not fatal: the next periodic report will try again.
             LOG.warning("%s: capability report not delivered: %s", self.host, e)

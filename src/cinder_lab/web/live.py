@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from cinder_lab import utils
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe import envelope, graph, sources, topology, trace
+from cinder_lab.observe import envelope, graph, sequence, sources, topology, trace
 from cinder_lab.observe.management import ManagementAPI
 from cinder_lab.web.hub import Hub
 
@@ -133,6 +133,7 @@ class Watcher:
         self._threads: list[threading.Thread] = []
         self._missing: dict[tuple[str, str], float] = {}  # consumer -> when it went unlisted
         self._refreshing = threading.Lock()
+        self._sequence = sequence.Sequence()  # each message as an arrow of its request
 
     def start(self) -> Watcher:
         self.refresh()
@@ -245,6 +246,7 @@ class Watcher:
             "paths": paths(topo, ev.exchange, ev.queues, ev.consumed_by) if topo else [],
             "oslo_version": version,
             "envelope": _mask(msg),
+            "arrow": self._sequence.arrow(ev).to_dict(),
         }
         self.hub.publish("message", _mask(data))
 

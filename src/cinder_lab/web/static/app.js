@@ -106,10 +106,15 @@
       li.classList.add("selected");
       showEnvelope(m);
     });
-    var log = $("log");
-    log.insertBefore(li, log.firstChild);
+    // Newest first by publish time and the broker's order, not by when the tracer knew its fate.
+    li.dataset.key = m.time + "#" + ("000000000" + (m.order || 0)).slice(-10);
+    var log = $("log"), after = log.firstChild;
+    while (after && after.dataset.key > li.dataset.key) { after = after.nextSibling; }
+    log.insertBefore(li, after);
     while (log.children.length > MAX_LOG) { log.removeChild(log.lastChild); }
   }
+
+  if (window.CinderSequence) { CinderSequence.onArrowClick(function (m) { showEnvelope(m); }); }
 
   function showEnvelope(m) {
     var head = {
@@ -262,11 +267,15 @@
       var m = JSON.parse(e.data);
       if (lab.messages[m.seq]) { return; }  // already shown before a reconnection
       logMessage(m);
+      if (window.CinderSequence) { CinderSequence.add(m); }
       animate(m);
     });
     source.addEventListener("history", function (e) {
       var m = JSON.parse(e.data);
-      if (!lab.messages[m.seq]) { logMessage(m); }
+      if (!lab.messages[m.seq]) {
+        logMessage(m);
+        if (window.CinderSequence) { CinderSequence.add(m); }
+      }
     });
     source.addEventListener("story", function (e) { showStory(JSON.parse(e.data)); });
     source.addEventListener("status", function (e) { showError(JSON.parse(e.data).error); });
