@@ -95,5 +95,12 @@ class ConfigError(CinderLabException):
     message = "Configuration error: %(reason)s"
 
 
+class UnparseableURL(ConfigError):
+    message = (
+        "Configuration error: %(option)s cannot be parsed as %(parser)s parses it (not shown: it "
+        "may hold a password; write '@', '/' and ':' in a password as %%40, %%2F and %%3A)"
+    )
+
+
 class BrokerUnreachable(CinderLabException):
     message = "Cannot reach the message broker at %(url)s after %(attempts)d attempts: %(reason)s"

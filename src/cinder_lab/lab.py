@@ -9,8 +9,6 @@ process.
 
 from __future__ import annotations
 
-import threading
-
 from cinder_lab import clock, exception, rpc, utils
 from cinder_lab.common.config import CONF
 from cinder_lab.service import (
@@ -87,9 +85,7 @@ class Lab:
         rpc.init(CONF)
 
     def _stop_services(self) -> None:
-        threads = [threading.Thread(target=s.stop) for s in self.services]
-        for t in threads:
-            t.start()
+        threads = [utils.spawn(s.stop, f"stop-{s.host}-{s.binary}") for s in self.services]
         for t in threads:
             t.join()
         self.services.clear()

@@ -35,7 +35,21 @@ def fake_work_seconds() -> dict[str, float]:
             raise exception.ConfigError(
                 reason=f"fake_work_seconds: {method}:{value} is not a number of seconds (0-3600)"
             )
+        if method not in rpc_methods():
+            raise exception.ConfigError(
+                reason=f"fake_work_seconds: {method!r} is no RPC method of the lab's services"
+            )
     return delays
+
+
+def rpc_methods() -> set[str]:
+    """The public methods of every manager class (the RPC methods the services serve)."""
+    classes, seen = [Manager], set()
+    while classes:
+        cls = classes.pop()
+        seen |= {n for n, v in vars(cls).items() if callable(v) and not n.startswith("_")}
+        classes += cls.__subclasses__()
+    return seen
 
 
 def short_reason(text: str) -> str:

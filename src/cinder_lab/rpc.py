@@ -14,9 +14,9 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_utils import versionutils
 
-from cinder_lab import broker, exception, objects, tracing, utils
+from cinder_lab import broker, exception, objects, tracing
 from cinder_lab import context as lab_context
-from cinder_lab.common import config
+from cinder_lab.common import bounds, config
 from cinder_lab.db import api as db
 from cinder_lab.objects import base as objects_base
 from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT
@@ -63,6 +63,7 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
     """Create this process's RPC transport from ``transport_url``."""
     global TRANSPORT
     parse_transport_url(conf)  # a bad URL fails here, in one line
+    bounds.check_client_options(conf)
     objects.register_all()
     # Cinder's control exchange: every topic queue binds to 'openstack'.
     messaging.set_transport_defaults(control_exchange="openstack")
@@ -70,10 +71,8 @@ def init(conf: cfg.ConfigOpts) -> messaging.Transport:
         set_memory_polling_floor()
     try:
         TRANSPORT = messaging.get_rpc_transport(conf)
-    except messaging.InvalidTransportURL as e:
-        raise exception.ConfigError(
-            reason=f"invalid transport_url {utils.mask_url(e.url)}"
-        ) from None
+    except messaging.InvalidTransportURL:
+        raise exception.UnparseableURL(option="transport_url", parser="oslo.messaging") from None
     except messaging.DriverLoadFailure as e:
         raise exception.ConfigError(
             reason=f"no messaging driver for transport_url: {e.ex}"

@@ -16,10 +16,10 @@ import oslo_messaging as messaging
 from cinder_lab import context, exception, rpc, utils
 from cinder_lab.backup.manager import BackupManager
 from cinder_lab.broker import cancel_consumers, queue_consumers
-from cinder_lab.common import config, names
+from cinder_lab.common import bounds, config, names
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.manager import Manager
+from cinder_lab.manager import Manager, fake_work_seconds
 from cinder_lab.objects.base import OBJ_VERSIONS_CURRENT, CinderObjectSerializer
 from cinder_lab.scheduler.manager import SchedulerManager
 from cinder_lab.volume import rpcapi as volume_rpcapi
@@ -99,6 +99,7 @@ class Service:
     def start(self) -> None:
         """Register, start the RPC server, then heartbeat and periodic tasks."""
         utils.follow_debugger_into_threads()  # pdb breakpoints in the threads started below
+        bounds.check_down_time()
         self._register()
         self._db_file = utils.sqlite_file(CONF.database.connection)
         if self._db_file:
@@ -147,9 +148,7 @@ class Service:
             )
 
     def _spawn(self, fn: Callable[[], None], name: str) -> None:
-        t = threading.Thread(target=fn, name=f"{self.host}-{name}", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self._threads.append(utils.spawn(fn, f"{self.host}-{name}"))
 
     def report_state(self) -> None:
         """One heartbeat; mirrors cinder.service.Service.report_state.
@@ -237,6 +236,12 @@ class Service:
         """Stop heartbeats only, as if the process hung: the row turns ``down``
         while the RPC server still consumes its queues."""
         self._stop.set()
+
+
+def check_options() -> None:
+    """What each service would refuse at its start, checked before anything runs (or forks):
+    ``fake_work_seconds`` names methods of the managers, all imported here."""
+    fake_work_seconds()
 
 
 # -- the services of each binary; mirrors Service.create as cinder/cmd/* call it --

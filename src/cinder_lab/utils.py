@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import re
 import signal
 import socket
 import threading
@@ -14,10 +13,9 @@ from collections.abc import Callable
 
 from cinder_lab import clock
 from cinder_lab.common.config import CONF
+from cinder_lab.common.masking import mask_url
 
 LOG = logging.getLogger(__name__)
-
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):[^@/]*@", re.I)
 
 
 def utcnow() -> datetime.datetime:
@@ -122,6 +120,33 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         time.sleep(interval)
 
 
+THREAD_DIED = 70  # EX_SOFTWARE: the exit status of a process one of whose threads died
+
+
+def spawn(target: Callable[..., object], name: str, *args: object) -> threading.Thread:
+    """Start one of the lab's own threads (heartbeat, periodic tasks, watchdogs, tracers).
+
+    The lab's one rule for them: a thread that dies of an error takes its process
+    down, with one line, rather than leave it half alive (a service that consumes
+    on while its row turns ``down``). Cinder's services run these as oslo.service
+    timers, whose failures end the service too.
+    """
+    thread = threading.Thread(target=_run_or_die, args=(target, name, args), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_or_die(target: Callable[..., object], name: str, args: tuple) -> None:
+    try:
+        target(*args)
+    except BaseException as e:  # noqa: BLE001 - whatever ended the thread ends the process
+        LOG.critical(
+            "thread %s died: %s: %s; stopping the process", name, type(e).__name__, one_line(e)
+        )
+        logging.shutdown()
+        os._exit(THREAD_DIED)
+
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -143,15 +168,6 @@ def ignore_stop_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> N
         signal.signal(signum, signal.SIG_IGN)
 
 
-def mask_url(url: str | None) -> str:
-    """Hide the password in every ``scheme://user:password@host`` of a URL."""
-    if not url:
-        return str(url)
-    # oslo transport URLs may list several hosts: rabbit://u:p@h1,u:p@h2/
-    masked = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", url)
-    return re.sub(r"(,[^:@/,]*):[^@/,]*@", r"\1:***@", masked)
-
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -170,7 +186,7 @@ def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
         if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl")
     except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(parent_pid, signum), daemon=True).start()
+        spawn(_watch_parent, "watch-parent", parent_pid, signum)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os.kill(os.getpid(), signum)
 

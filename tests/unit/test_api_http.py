@@ -140,7 +140,8 @@ def bad(field: object) -> str:
         (b'{"volume": {"size": [1]}}', bad([1]) + " [1] is not of type 'integer', 'string'"),
         (b'{"volume": {"size": true}}', bad(True) + " True is not of type"),
         (b'{"volume": {"size": 1.5}}', bad(1.5) + " 1.5 is not of type"),
-        (b'{"volume": {"size": NaN}}', bad("nan") + " nan is not of type"),
+        # Python's parser (and so Cinder's) takes NaN; the lab refuses it as not JSON.
+        (b'{"volume": {"size": NaN}}', "Malformed request body"),
         (b'{"volume": {"size": 0}}', bad(0) + " 0 is less than the minimum of 1"),
         (b'{"volume": {"size": 2147483648}}', bad(2147483648) + " 2147483648 is greater than"),
         (b'{"volume": {}}', "Invalid input received: Size of volume must be given."),

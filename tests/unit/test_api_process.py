@@ -68,3 +68,43 @@ def test_a_bad_port_is_one_line(tmp_path):
     assert proc.stop() == 1
     (line,) = proc.output().splitlines()
     assert line.startswith("cinder-lab-api: error: Configuration error: ")
+
+
+def raw_request(port: int, request: bytes) -> bytes:
+    """Send bytes as they are (no client would send these) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: s.recv(65536), b""))
+
+
+HEAD = (
+    b"POST /v3/admin/volumes HTTP/1.1\r\nHost: x\r\nX-Auth-Token: admin:admin\r\n"
+    b"Content-Type: application/json\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",  # not a chunk size
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\r\n",  # cut short
+        HEAD + b"Content-Length: 100\r\n\r\n{",  # fewer bytes than announced
+    ],
+    ids=["bad-chunk-size", "cut-chunk", "short-body"],
+)
+def test_a_malformed_body_is_one_quiet_line(tmp_path, request_bytes):
+    port = free_port()
+    proc = LabProcess("cinder-lab-api", api_conf(tmp_path, port), tmp_path)
+    try:
+        wait_until(lambda: answers(port), 60, what="cinder-lab-api to listen")
+        answer = raw_request(port, request_bytes)
+        assert b" 500 " not in answer.split(b"\r\n", 1)[0], answer[:200]
+        assert answers(port), "the API must serve on"
+        proc.proc.send_signal(signal.SIGTERM)
+        assert proc.proc.wait(timeout=30) == 0, proc.output()
+    finally:
+        proc.stop()
+    out = proc.output()
+    assert "Traceback" not in out and " ERROR " not in out, out
+    assert len([line for line in out.splitlines() if "/v3/admin/volumes" in line]) <= 1, out

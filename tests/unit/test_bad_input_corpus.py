@@ -59,6 +59,7 @@ MAINS = {
     "cinder-lab-volume": "cinder_lab.cmd.volume",
     "cinder-lab-backup": "cinder_lab.cmd.backup",
     "cinder-lab-scheduler": "cinder_lab.cmd.scheduler",
+    "cinder-lab-api": "cinder_lab.cmd.api",
 }
 
 
@@ -96,24 +97,37 @@ def assert_clean_failure(out: subprocess.CompletedProcess, expect: str) -> str:
 
 
 def corpus_cases() -> list:
+    """Each file with each of its commands, under both releases where it has a [DEFAULT]."""
     cases = []
     for path in sorted(CORPUS.glob("*.conf")):
-        head = path.read_bytes().decode("utf-8", "replace").splitlines()
+        text = path.read_bytes()
+        head = text.decode("utf-8", "replace").splitlines()
         expect = next(
             line.split(":", 1)[1].strip() for line in head if line.startswith("# expect:")
         )
+        releases = ["kilo", "current"] if b"\n[DEFAULT]\n" in text else ["as written"]
         for line in head:
-            if line.startswith("# run:"):
-                cmd = line.split(":", 1)[1].split()
-                cases.append(pytest.param(path, cmd, expect, id=f"{path.stem}-{cmd[-1]}"))
+            if not line.startswith("# run:"):
+                continue
+            cmd = line.split(":", 1)[1].split()
+            for release in releases:
+                case_id = f"{path.stem}-{cmd[-1]}-{release.split()[0]}"
+                cases.append(pytest.param(path, cmd, expect, release, id=case_id))
     return cases
 
 
-@pytest.mark.parametrize(("path", "cmd", "expect"), corpus_cases())
-def test_malformed_config(tmp_path, capfd, path, cmd, expect):
+def with_release(text: bytes, release: str) -> bytes:
+    """The file with ``lab_release`` set first in [DEFAULT] (a later line of its own wins)."""
+    if release == "as written":
+        return text
+    return text.replace(b"\n[DEFAULT]\n", f"\n[DEFAULT]\nlab_release = {release}\n".encode(), 1)
+
+
+@pytest.mark.parametrize(("path", "cmd", "expect", "release"), corpus_cases())
+def test_malformed_config(tmp_path, capfd, path, cmd, expect, release):
     db = make_db(tmp_path / "lab.sqlite")
     conf = tmp_path / "bad.conf"
-    conf.write_bytes(path.read_bytes().replace(b"{db}", str(db).encode()))
+    conf.write_bytes(with_release(path.read_bytes(), release).replace(b"{db}", str(db).encode()))
     before = dump(db)
     if cmd[0] == "cinder-lab":
         argv = ["cinder-lab", "--config-file", str(conf), *cmd[1:]]
@@ -184,4 +198,20 @@ def test_bad_cli_arguments(tmp_path, capfd, args, expect):
         argv = ["cinder-lab", *args]
     line = assert_clean_failure(run(argv, tmp_path, capfd), expect)
     assert len(line) < 500, "an error line must stay short"
+    assert dump(db) == before
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "directory", "too-large"])
+@pytest.mark.parametrize("cmd", [["cinder-lab", "list"], ["cinder-lab-backup"], ["cinder-lab-api"]])
+def test_a_config_that_is_no_config_file(tmp_path, capfd, kind, cmd):
+    """``--config-file /dev/zero`` hung oslo.config's reader; a FIFO would too."""
+    db = make_db(tmp_path / "lab.sqlite")
+    before = dump(db)
+    path = {"device": Path("/dev/zero"), "directory": tmp_path}.get(kind, tmp_path / "odd.conf")
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "too-large":
+        path.write_text(GOOD.format(db=db) + "# " + "x" * (2 << 20) + "\n")
+    argv = [cmd[0], "--config-file", str(path), *cmd[1:]]
+    assert_clean_failure(run(argv, tmp_path, capfd), "config file")
     assert dump(db) == before

@@ -1,8 +1,12 @@
 """Config parsing, backend hosts, URL masking and liveness."""
 
 import datetime
+import subprocess
+import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cinder_lab import exception, utils
 from cinder_lab.common import config, names
@@ -101,10 +105,57 @@ def test_check_name_rejects_routing_breakers(bad):
         ("rabbit://127.0.0.1:5672/", "rabbit://127.0.0.1:5672/"),
         ("error at rabbit://a:b@h/ now", "error at rabbit://a:***@h/ now"),
         ("kombu+memory:////", "kombu+memory:////"),
+        # oslo.messaging (urllib) takes the host after the last '@' of the authority.
+        ("rabbit://u:Zq9Se@cretPw@host/", "rabbit://u:***@host/"),
+        ("rabbit://u:p@h1,u:Zq9@Se@h2:5673/v", "rabbit://u:***@h1,u:***@h2:5673/v"),
+        # A '/' in the password: SQLAlchemy reads it to the '@'; urllib would end the host.
+        ("mysql+pymysql://u:Zq9Se/cretPw@h/db", "mysql+pymysql://u:***@h/db"),
+        ("mysql+pymysql://u:12/34@h/db", "mysql+pymysql://u:***@h/db"),
+        ("mysql+pymysql://u:Zq9@Se/cret@h/db?charset=x", "mysql+pymysql://u:***@h/db?charset=x"),
+        ("rabbit://u:a,b@h/", "rabbit://u:***@h/"),
+        ("rabbit://u:x@h2,y@h/", "rabbit://u:***@h/"),
+        ("bad 'rabbit://u:p@h/': refused", "bad 'rabbit://u:***@h/': refused"),
+        ('{"url": "rabbit://u:p@h/", "x": "a:b@c"}', '{"url": "rabbit://u:***@h/", "x": "a:b@c"}'),
+        # A queue name with '@' in a management URL's path is no password.
+        (
+            "http://h:15672/api/queues/%2F/cinder-volume.h@b",
+            "http://h:15672/api/queues/%2F/cinder-volume.h@b",
+        ),
+        ("sqlite:////tmp/a@b/lab.sqlite", "sqlite:////tmp/a@b/lab.sqlite"),
     ],
 )
 def test_mask_url(url, expected):
     assert utils.mask_url(url) == expected
+
+
+PASSWORD = st.text(alphabet="abc@/:,%.-_ ".replace(" ", ""), min_size=1, max_size=12).filter(
+    lambda p: any(c.isalpha() for c in p)
+)
+
+
+@settings(max_examples=300)
+@given(password=PASSWORD, scheme=st.sampled_from(["rabbit", "mysql+pymysql", "http"]))
+def test_mask_url_never_shows_a_password(password, scheme):
+    """Whatever the password holds, no run of it longer than its separators survives."""
+    secret = f"Qx{password}Zy"
+    text = f"error: {scheme}://user:{secret}@host.example:5672/vhost failed"
+    masked = utils.mask_url(text)
+    assert "Qx" not in masked and "Zy" not in masked, masked
+    assert masked.startswith(f"error: {scheme}://user:***@"), masked
+
+
+def test_a_dead_lab_thread_ends_its_process_in_one_line():
+    """utils.spawn: the heartbeat, periodic tasks, watchdogs and tracers all start this way."""
+    code = (
+        "import threading, time; from cinder_lab import utils; from cinder_lab.cmd import common; "
+        "common.setup_logging(); utils.spawn(lambda: time.sleep(1e10), 'maqi-kilo-heartbeat'); "
+        "time.sleep(60)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == utils.THREAD_DIED, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert "CRITICAL" in line and "thread maqi-kilo-heartbeat died: OverflowError" in line, line
+    assert "Traceback" not in out.stderr
 
 
 class Row:
@@ -203,3 +254,13 @@ def test_queue_over_255_bytes_is_a_config_error():
     names.check_queue_names(["q" * 255], "x")
     with pytest.raises(exception.ConfigError, match="AMQP allows 255"):
         names.check_queue_names(["é" * 128], "x")  # 256 bytes in 128 characters
+
+
+def test_oslo_versionedobjects_uuid_warning_never_reaches_stderr():
+    """A non-UUID id (one a learner typed) made oslo.versionedobjects print three raw lines."""
+    code = (
+        "import cinder_lab; from oslo_versionedobjects import fields; "
+        "fields.UUIDField().coerce(None, 'volume_id', 'not-a-uuid')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr

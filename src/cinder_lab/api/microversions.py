@@ -22,7 +22,8 @@ CLUSTER_SUPPORT = "3.7"
 GROUP_VOLUME = "3.13"
 VOLUME_DETAIL_PROVIDER_ID = "3.21"
 
-_FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+# Cinder's pattern, with the digits bounded: int() of thousands of digits raises ValueError.
+_FORMAT = re.compile(r"^([1-9]\d{0,8})\.([1-9]\d{0,8}|0)$")
 
 
 class APIVersion(NamedTuple):

@@ -18,12 +18,16 @@ api_opts = [
         help="Address cinder-lab-api listens on (osapi_volume_listen).",
     ),
     cfg.PortOpt(
-        "port", default=8776, help="Port cinder-lab-api listens on (osapi_volume_listen_port)."
+        "port",
+        default=8776,
+        min=1,  # 0 would be any free port: nobody could find the API
+        help="Port cinder-lab-api listens on (osapi_volume_listen_port).",
     ),
     cfg.IntOpt(
         "max_request_body_size",
         default=114688,
         min=1,
+        max=2**30,
         help="Largest request body in bytes; larger gets HTTP 413 (oslo.middleware default).",
     ),
     cfg.StrOpt(

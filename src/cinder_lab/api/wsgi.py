@@ -10,28 +10,19 @@ oslo.messaging calls below them block.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from oslo_messaging import MessagingException
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from cinder_lab import context, exception, utils
-from cinder_lab.api import errors, microversions, opts
+from cinder_lab.api import errors, microversions, opts, validation
 
 LOG = logging.getLogger(__name__)
-
-
-def one_line(e: BaseException) -> str:
-    """The first line of an error, password masked: what the log gets instead of a traceback."""
-    lines = str(e).strip().splitlines()
-    return utils.mask_url(lines[0] if lines else type(e).__name__)
 
 
 @dataclass
@@ -93,78 +84,89 @@ def noauth(request: Request, request_id: str) -> context.RequestContext | Respon
     )
 
 
-def decode(raw: bytes) -> object:
-    """The JSON body, or the 400 Cinder's deserializer gives."""
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.Fault(400, "Malformed request body") from None
-
-
 Controller = Callable[[ApiRequest], object]
 
 
 def run_controller(controller: Controller, req: ApiRequest) -> object:
-    """Call the controller; turn the lab's errors into Cinder's faults (never a traceback)."""
+    """Call the controller; turn the lab's Invalid and NotFound errors into Cinder's faults.
+
+    Any other error goes up to ``resource``'s FaultWrapper: a 500 and one log line.
+    """
     try:
         return controller(req)
-    except errors.Fault:
-        raise
     except exception.CinderLabException as e:
         fault = errors.from_exception(e)
         if fault is None:
-            LOG.error("%s %s: %s: %s", req.http.method, req.http.url.path, type(e).__name__, e)
-            raise errors.Fault(500) from None
+            raise
         raise fault from None
-    except (MessagingException, SQLAlchemyError, OSError) as e:
-        # Cinder's FaultWrapper: a 500 that hides the detail, which goes to the log.
-        LOG.error(
-            "%s %s: %s: %s", req.http.method, req.http.url.path, type(e).__name__, one_line(e)
-        )
-        raise errors.Fault(500) from None
 
 
 def resource(controller: Controller, status: int = 200) -> Callable[[Request], Awaitable[Response]]:
-    """An ASGI endpoint for one controller method; mirrors wsgi.Resource."""
+    """An ASGI endpoint for one controller method; mirrors wsgi.Resource under FaultWrapper."""
 
     async def endpoint(request: Request) -> Response:
         request_id = f"req-{uuid.uuid4()}"
         headers = {"x-compute-request-id": request_id, "x-openstack-request-id": request_id}
-        limit = opts.CONF.api.max_request_body_size
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            message = f"Request is too large. Larger than max_request_body_size ({limit})."
-            return errors.webob_response(413, message, headers)
-        ctxt = noauth(request, request_id)
-        if isinstance(ctxt, Response):
-            ctxt.headers.update(headers)
-            return ctxt
         try:
-            version = microversions.from_header(request.headers.get(microversions.HEADER))
-        except microversions.UnsupportedVersion as e:
-            return errors.fault_response(406, str(e), headers)
-        except microversions.InvalidVersionString as e:
-            return errors.fault_response(400, str(e), headers)
-        except microversions.NoVolumeVersion:
-            return errors.fault_response(400, None, headers)
-        headers[microversions.HEADER] = f"{microversions.SERVICE} {version}"
-        headers["Vary"] = microversions.HEADER
-        try:
-            raw = await read_body(request, limit)
-        except TooLarge as e:
-            return errors.webob_response(413, str(e), headers)
-        try:
-            body = decode(raw)
-            if request.path_params.get("project_id", ctxt.project_id) != ctxt.project_id:
-                raise errors.Fault(400, "Malformed request url")
-            req = ApiRequest(request, ctxt, version, body, dict(request.query_params))
-            result = await run_in_threadpool(run_controller, controller, req)
+            return await handle(request, controller, status, request_id, headers)
         except errors.Fault as e:
             return errors.fault_response(e.code, e.message, headers)
-        if result is None:  # an action's 202 carries no body, as Cinder's does
-            return Response(status_code=status, headers=headers)
-        return JSONResponse(result, status_code=status, headers=headers)
+        except ClientDisconnect:
+            # The client went away mid-body (or sent a malformed chunk): nobody to answer.
+            LOG.info("%s %s: client disconnected before its body was read", *where(request))
+            return Response(status_code=400, headers=headers)
+        except Exception as e:
+            # Cinder's FaultWrapper: any other error is its JSON 500, one line in the log.
+            LOG.error("%s %s: %s: %s", *where(request), type(e).__name__, utils.one_line(e))
+            return errors.fault_response(500, None, headers)
 
     return endpoint
+
+
+def where(request: Request) -> tuple[str, str]:
+    """Method and path of a request, printable, for a log line."""
+    return request.method, utils.one_line(request.url.path)
+
+
+async def handle(
+    request: Request, controller: Controller, status: int, request_id: str, headers: dict
+) -> Response:
+    """Cinder's pipeline after FaultWrapper: size limit, noauth, version, body, controller."""
+    validation.headers(request.headers)
+    limit = opts.CONF.api.max_request_body_size
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        message = f"Request is too large. Larger than max_request_body_size ({limit})."
+        return errors.webob_response(413, message, headers)
+    ctxt = noauth(request, request_id)
+    if isinstance(ctxt, Response):
+        ctxt.headers.update(headers)
+        return ctxt
+    version = api_version(request.headers.get(microversions.HEADER))
+    headers[microversions.HEADER] = f"{microversions.SERVICE} {version}"
+    headers["Vary"] = microversions.HEADER
+    try:
+        raw = await read_body(request, limit)
+    except TooLarge as e:
+        return errors.webob_response(413, str(e), headers)
+    validation.url_parts(request.path_params, request.query_params)
+    body = validation.body(raw, request.headers.get("content-type"))
+    if request.path_params.get("project_id", ctxt.project_id) != ctxt.project_id:
+        raise errors.Fault(400, validation.MALFORMED_URL)
+    req = ApiRequest(request, ctxt, version, body, dict(request.query_params))
+    result = await run_in_threadpool(run_controller, controller, req)
+    if result is None:  # an action's 202 carries no body, as Cinder's does
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(result, status_code=status, headers=headers)
+
+
+def api_version(header: str | None) -> microversions.APIVersion:
+    """The request's microversion, or the Fault Cinder's Resource answers."""
+    try:
+        return microversions.from_header(header)
+    except microversions.UnsupportedVersion as e:
+        raise errors.Fault(406, str(e)) from None
+    except microversions.InvalidVersionString as e:
+        raise errors.Fault(400, str(e)) from None
+    except microversions.NoVolumeVersion:
+        raise errors.Fault(400) from None

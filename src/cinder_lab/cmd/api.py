@@ -20,6 +20,7 @@ from cinder_lab.api import opts  # noqa: F401 - [api] registered before the file
 from cinder_lab.cmd import common
 from cinder_lab.common import config
 from cinder_lab.common.config import CONF
+from cinder_lab.db import engine
 
 
 class Server(uvicorn.Server):
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         config.parse_args(sys.argv[1:] if argv is None else argv)
         common.setup_logging()
         rpc.check_broker(CONF)  # an unreachable broker is one line, before listening
+        engine.get_engine()  # so is a database URL that cannot be used
         server = Server(
             uvicorn.Config(
                 router.create_app(),

@@ -82,7 +82,7 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
 
     What cinder-backup and cinder-scheduler's starter scripts share.
     """
-    from cinder_lab import rpc
+    from cinder_lab import rpc, service
     from cinder_lab.cmd import launcher
     from cinder_lab.common import config
 
@@ -90,6 +90,7 @@ def service_main(prog: str, make_service: Callable[[], object], argv: list[str] 
         config.parse_args(sys.argv[1:] if argv is None else argv)
         setup_logging()
         config.check_name(CONF.host, "[DEFAULT] host")
+        service.check_options()
         rpc.check_broker(CONF)
         return launcher.serve(make_service)
 

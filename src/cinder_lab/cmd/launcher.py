@@ -69,19 +69,20 @@ def serve(make_service: Callable[[], Service]) -> int:
     finally:
         # A safety net: a stop that hangs inside the messaging library must still end
         # the process (with one line saying so), never leave it half alive.
-        watchdog = threading.Timer(STOP_GRACE, _stop_took_too_long, (service,))
-        watchdog.daemon = True
-        watchdog.start()
+        stopped = threading.Event()
+        utils.spawn(_stop_watchdog, "stop-watchdog", service, stopped)
         service.stop()
         rpc.cleanup()
-        watchdog.cancel()
+        stopped.set()
     return 1 if service.lost else 0
 
 
 STOP_GRACE = 20.0  # seconds a stop may take before the process exits regardless
 
 
-def _stop_took_too_long(service: Service) -> None:
+def _stop_watchdog(service: Service, stopped: threading.Event) -> None:
+    if stopped.wait(STOP_GRACE):
+        return
     LOG.warning("%s: stopping took over %g s; exiting now", service, STOP_GRACE)
     logging.shutdown()
     os._exit(1 if service.lost else 0)

@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         config.parse_args(sys.argv[1:] if argv is None else argv)
         common.setup_logging()
         backends = service.backend_hosts()
+        service.check_options()
         config.check_name(CONF.host, "[DEFAULT] host")
         rpc.check_broker(CONF)
         processes = launcher.ProcessLauncher()

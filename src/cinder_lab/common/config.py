@@ -12,6 +12,7 @@ import socket
 from oslo_config import cfg
 
 from cinder_lab import exception
+from cinder_lab.common import bounds
 from cinder_lab.common.names import (
     HOST_COLUMN_LENGTH,
     check_backend_name,
@@ -21,6 +22,11 @@ from cinder_lab.common.names import (
 )
 
 CONF = cfg.CONF
+MAX_INTERVAL, MAX_DOWN_TIME, DB_MAX_INT = (
+    bounds.MAX_INTERVAL,
+    bounds.MAX_DOWN_TIME,
+    bounds.DB_MAX_INT,
+)
 
 global_opts = [
     cfg.StrOpt(
@@ -33,7 +39,8 @@ global_opts = [
     cfg.StrOpt(
         "storage_availability_zone",
         default="nova",
-        help="Availability zone of this node.",
+        regex=r"^\S(.{0,253}\S)?$",
+        help="Availability zone of this node (not empty; the column holds 255 characters).",
     ),
     cfg.ListOpt(
         "enabled_backends",
@@ -44,19 +51,23 @@ global_opts = [
         "report_interval",
         default=10,
         min=1,
-        help="Seconds between heartbeats written to the services table.",
+        max=MAX_INTERVAL,
+        help="Seconds between heartbeats written to the services table (at most a day).",
     ),
     cfg.IntOpt(
         "service_down_time",
         default=60,
         min=1,
-        help="A service is down when its last heartbeat is older than this.",
+        max=MAX_DOWN_TIME,
+        help="A service is down when its last heartbeat is older than this (at most a week; "
+        "raised to 2.5 x report_interval when not above it, as Cinder does).",
     ),
     cfg.IntOpt(
         "periodic_interval",
         default=60,
         min=1,
-        help="Seconds between periodic tasks (volume capability reports).",
+        max=MAX_INTERVAL,
+        help="Seconds between periodic tasks (volume capability reports; at most a day).",
     ),
     cfg.StrOpt("volume_topic", default="cinder-volume", help="Volume RPC topic."),
     cfg.StrOpt("backup_topic", default="cinder-backup", help="Backup RPC topic."),
@@ -88,6 +99,7 @@ global_opts = [
         "rpc_connect_retries",
         default=3,
         min=0,
+        max=100,
         help="How often a lab process retries an unreachable broker before it "
         "gives up with an error (the lab bounds what oslo.messaging would retry "
         "forever).",
@@ -134,6 +146,7 @@ backend_opts = [
         "total_capacity_gb",
         default=1000,
         min=1,
+        max=DB_MAX_INT,
         help="Capacity this backend reports to the scheduler.",
     ),
 ]
@@ -165,7 +178,11 @@ management_opts = [
         help="Management API password; unset, the transport_url password.",
     ),
     cfg.FloatOpt(
-        "timeout", default=5.0, min=0.1, help="Seconds to wait for one management API answer."
+        "timeout",
+        default=5.0,
+        min=0.1,
+        max=MAX_INTERVAL,
+        help="Seconds to wait for one management API answer.",
     ),
 ]
 
@@ -203,6 +220,7 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
     """
     if default_config_files is None and "--config-file" not in argv:
         default_config_files = globals()["default_config_files"]()
+    bounds.check_config_files([*bounds.config_args(argv), *(default_config_files or [])])
     try:
         CONF(
             argv,
@@ -221,7 +239,7 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None) -
         raise exception.ConfigError(
             reason=f"cannot parse a config file: not UTF-8 text (byte {e.start})"
         ) from None
-    check_values(CONF)
+    bounds.check_values(CONF)
     check_names(CONF)
 
 
@@ -243,20 +261,6 @@ def write_config(
     return text
 
 
-def check_values(group: cfg.ConfigOpts | cfg.ConfigOpts.GroupAttr) -> None:
-    """Read every registered option now: oslo.config only checks a value when it is read,
-    which would turn ``report_interval = often`` into a traceback in a running service."""
-    for name in list(group):
-        try:
-            value = group[name]
-        except cfg.Error as e:
-            raise exception.ConfigError(reason=str(e).splitlines()[0]) from None
-        except (ValueError, TypeError) as e:
-            raise exception.ConfigError(reason=f"bad value for {name}: {e}") from None
-        if isinstance(value, cfg.ConfigOpts.GroupAttr):
-            check_values(value)
-
-
 def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
     """Register and return the options of one ``enabled_backends`` section.
 
@@ -268,7 +272,7 @@ def backend_conf(backend: str) -> cfg.ConfigOpts.GroupAttr:
             f"but has no [{backend}] section"
         )
     CONF.register_opts(backend_opts, group=backend)
-    check_values(CONF[backend])
+    bounds.check_values(CONF[backend])
     return CONF[backend]
 
 

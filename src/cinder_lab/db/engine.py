@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
@@ -37,9 +37,10 @@ _SCHEMA_READY: set[str] = set()
 
 
 def _make_engine(url: str) -> Engine:
+    parsed = parse_url(url)
     try:
-        if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": 30})
 
             event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -47,18 +48,43 @@ def _make_engine(url: str) -> Engine:
             # READ COMMITTED: every statement sees what other processes committed,
             # even inside one transaction (InnoDB's default would pin a snapshot).
             engine = create_engine(
-                url, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED"
+                parsed, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED"
             )
     except (ArgumentError, NoSuchModuleError, ValueError) as e:
         raise exception.ConfigError(
-            reason=f"bad [database] connection {utils.mask_url(url)}: {e}"
+            reason=f"bad [database] connection {utils.mask_url(url)}: {utils.one_line(e)}"
         ) from None
     if url not in _SCHEMA_READY:
         # Once per URL: a launcher checks before forking, and its children need not again.
-        check_release(engine, url)
-        create_tables(engine)
+        try:
+            check_release(engine, url)
+            create_tables(engine)
+        except (AttributeError, TypeError, LookupError, ValueError) as e:
+            # The driver choked on the URL's options (pymysql on ?charset=nope, ?bogus=1).
+            raise exception.ConfigError(
+                reason=f"bad [database] connection {utils.mask_url(url)}: the {parsed.drivername} "
+                f"driver refused its options: {type(e).__name__}: {utils.one_line(e)}"
+            ) from None
         _SCHEMA_READY.add(url)
     return engine
+
+
+def parse_url(url: str) -> URL:
+    """``[database] connection`` as SQLAlchemy reads it, or a ConfigError that does not echo it.
+
+    SQLAlchemy ends the password at its *first* ``@`` (oslo.messaging at the last):
+    a second ``@`` is a password that needed ``%40``.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    # Two '@' before the options: SQLAlchemy cut the password at the first, and the rest
+    # (a piece of the password) would be shown as the host in the driver's error.
+    two_ats = url.split("?", 1)[0].count("@") > 1
+    if parsed is None or (two_ats and parsed.get_backend_name() != "sqlite"):
+        raise exception.UnparseableURL(option="[database] connection", parser="SQLAlchemy")
+    return parsed
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:

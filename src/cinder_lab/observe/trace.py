@@ -12,7 +12,6 @@ services; this module runs that loop and writes what a learner reads.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,8 +45,6 @@ __all__ = [
     "rabbit_resolver",
     "run",
 ]
-
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"',]+", re.I)
 
 
 def run(
@@ -114,5 +111,4 @@ def format_event(ev: TraceEvent, nodes: bool = False) -> str:
         details.append(f"from {ev.publisher}")
     if details:
         lines.append(f"{'':13}" + " ".join(details))
-    # Mask only what looks like a URL: mask_url on JSON text would eat 'a": "b@c'.
-    return _URL.sub(lambda m: utils.mask_url(m.group(0)), "\n".join(lines))
+    return utils.mask_url("\n".join(lines))

@@ -116,8 +116,7 @@ class RabbitView:
                     if stop.is_set():
                         return
 
-            thread = threading.Thread(target=pump, daemon=True)
-            thread.start()
+            thread = utils.spawn(pump, "firehose-pump")
             try:
                 yield events
             finally:

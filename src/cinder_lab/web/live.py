@@ -146,9 +146,7 @@ class Watcher:
     def start(self) -> Watcher:
         self.refresh()
         for target in (self._poll, self._trace):
-            t = threading.Thread(target=target, name=f"web-{target.__name__[1:]}", daemon=True)
-            t.start()
-            self._threads.append(t)
+            self._threads.append(utils.spawn(target, f"web-{target.__name__[1:]}"))
         return self
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cinder_lab import exception, memory_tap, rpc
+from cinder_lab import exception, memory_tap, rpc, utils
 from cinder_lab.scenarios import SCENARIOS
 from cinder_lab.scenarios.base import Stage
 from cinder_lab.web.hub import Hub
@@ -110,10 +110,14 @@ class StoryRunner:
             self._abort = False
             self._go.clear()
             self.state = {"name": name, "status": "running", "steps": [], "failures": []}
-            self._thread = threading.Thread(target=self._run, args=(name,), daemon=True)
-        self._publish()
-        self._thread.start()
+            # Started under the lock (a second start must see it alive); it publishes
+            # nothing before it can take the lock, so the page sees "running" first.
+            self._thread = utils.spawn(self._run_published, f"story-{name}", name)
         return self.snapshot()
+
+    def _run_published(self, name: str) -> None:
+        self._publish()
+        self._run(name)
 
     def next(self) -> dict:
         """Let the story go on to its next step."""

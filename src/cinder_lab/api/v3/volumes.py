@@ -36,15 +36,15 @@ def check_size(size: object) -> int:
     """parameter_types.volume_size: an integer or a string of digits, 1 to DB_MAX_INT."""
     if isinstance(size, bool) or not isinstance(size, (int, str)):
         raise invalid_field("size", size, f"{json_repr(size)} is not of type 'integer', 'string'")
-    if isinstance(size, str):
-        if not size.isascii() or not size.isdigit():
-            raise invalid_field("size", size, f"{json_repr(size)} does not match '^[0-9]+$'")
-        size = int(size)
-    if size < 1:
+    text = str(size)
+    if isinstance(size, str) and (not size.isascii() or not size.isdigit()):
+        raise invalid_field("size", size, f"{json_repr(size)} does not match '^[0-9]+$'")
+    # Compared as text first: int() of thousands of digits passes Python's conversion limit.
+    if text.isdigit() and (len(text.lstrip("0")) > len(str(DB_MAX_INT)) or int(text) > DB_MAX_INT):
+        raise invalid_field("size", text, f"{text} is greater than the maximum of {DB_MAX_INT}")
+    if int(text) < 1:
         raise invalid_field("size", size, f"{size} is less than the minimum of 1")
-    if size > DB_MAX_INT:
-        raise invalid_field("size", size, f"{size} is greater than the maximum of {DB_MAX_INT}")
-    return size
+    return int(text)
 
 
 def optional_string(volume: dict, key: str) -> str | None:
