@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import ctl, require_broker
+from tests.broker import require_broker, vhosts
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 
 
 def bench_vhosts() -> set[str]:
-    return {v for v in ctl("list_vhosts", "name").split() if v.startswith("cinder-lab-bench-")}
+    return {v for v in vhosts() if v.startswith("cinder-lab-bench-")}
 
 
 def run_bench(script: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
