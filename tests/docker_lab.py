@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ import pytest
 
 from tests.compose import IMAGE_ROOT, ROOT
 from tests.dap import DapSession
+from tests.procs import free_port
 
 # The compose variables that publish a host port (docker-compose.yml).
 PORT_VARIABLES = (
@@ -68,12 +68,6 @@ def require_engine() -> tuple[str, ...]:
     if _ci():
         pytest.fail(message)
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DockerLab:

@@ -23,8 +23,8 @@ from cinder_lab.db import api as db
 from tests.faults import rabbit_node
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.integration.conftest import RabbitLab
-from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
+from tests.services import all_up, rows
 
 # One throwaway node (one name, fixed ports), booted and rebooted: `make test` runs these
 # cases on their own after the parallel run, so a loaded machine does not starve its start.

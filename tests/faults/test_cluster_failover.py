@@ -39,8 +39,8 @@ from tests.faults import rabbit_node
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.faults.test_broker_restart import FAST_RECONNECT
 from tests.integration.conftest import RabbitLab
-from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
+from tests.services import all_up, rows
 
 # Nodes stop and start: alone, after the parallel run.
 pytestmark = [pytest.mark.serial, pytest.mark.slow]

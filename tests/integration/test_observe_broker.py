@@ -21,8 +21,8 @@ from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.observe.management import ManagementAPI, ManagementError
-from tests.integration.test_real_broker import all_up, fanout_queues, rows, wait_pools
 from tests.procs import BIN, run_cli, wait_until
+from tests.services import all_up, fanout_queues, rows, wait_pools
 
 HOST = "maqi-openstack.novalocal"
 

@@ -6,28 +6,10 @@ Each test has its own vhost, so the listings are exactly the lab's.
 from __future__ import annotations
 
 import json
-import re
 
-from cinder_lab import utils
 from cinder_lab.db import api as db
 from tests.procs import run_cli, wait_until
-
-HEX = re.compile(r"^[0-9a-f]{32}$")
-
-
-def rows() -> dict[tuple[str, str], bool]:
-    """(binary, host) -> up?"""
-    return {(s.binary, s.host): utils.service_is_up(s) for s in db.service_get_all()}
-
-
-def all_up(*keys):
-    return lambda: all(rows().get(k) for k in keys)
-
-
-def fanout_queues(queues, topic):
-    found = [q for q in queues if q.startswith(f"{topic}_fanout_")]
-    assert all(HEX.match(q.rsplit("_", 1)[1]) for q in found), found
-    return found
+from tests.services import all_up, fanout_queues, rows, wait_pools
 
 
 def channels_of(consumers):
@@ -36,14 +18,6 @@ def channels_of(consumers):
     for c in consumers:
         by_channel.setdefault(str(c["channel_pid"]), set()).add(c["queue_name"])
     return by_channel
-
-
-def wait_pools(conf, count):
-    def pools():
-        out = run_cli(conf, "get-pools", "-f", "json")
-        return out.returncode == 0 and len(json.loads(out.stdout)) >= count
-
-    wait_until(pools, timeout=30, what=f"{count} pools at the scheduler")
 
 
 def test_one_host_two_backends_topology(rabbit_lab):

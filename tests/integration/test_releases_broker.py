@@ -15,9 +15,9 @@ import pytest
 
 from cinder_lab.db import api as db
 from cinder_lab.scenarios.broker_view import RabbitView
-from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import run_cli, wait_until
 from tests.releases import BACKEND, CONTEXT_KEYS, EXPECTED, QUEUE, context_keys, requests
+from tests.services import all_up, wait_pools
 
 
 @pytest.mark.parametrize("release", ["kilo", "current"])

@@ -14,8 +14,8 @@ import uuid
 import pytest
 
 from tests.broker import HOST, PORT, add_user, delete_user
-from tests.integration.test_real_broker import all_up
 from tests.procs import BIN, run_cli, wait_until
+from tests.services import all_up
 
 
 @pytest.fixture
