@@ -141,54 +141,6 @@ def test_kilo_host_volume_backup_scheduler(rabbit_lab):
     assert backup_channel and not {c["channel_pid"] for c in reply} & set(backup_channel)
 
 
-def test_the_notes_failure_then_fix(rabbit_lab):
-    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
-    volume_proc = rabbit_lab.start("cinder-lab-volume", conf)
-    rabbit_lab.start("cinder-lab-backup", conf)
-    rabbit_lab.start("cinder-lab-scheduler", conf)
-    wait_until(all_up(("cinder-volume", "maqi-kilo@ceph"), ("cinder-backup", "maqi-kilo")))
-
-    # [ceph] host = new_host_name, as in the note; only cinder-volume restarts.
-    assert rabbit_lab.stop(volume_proc) == 0
-    bad = rabbit_lab.conf(
-        "bad", "maqi-kilo", {"ceph": "ceph"}, extra_backend="host = new_host_name"
-    )
-    rabbit_lab.start("cinder-lab-volume", bad)
-    wait_until(all_up(("cinder-volume", "new_host_name@ceph")), what="new_host_name@ceph up")
-    wait_until(lambda: not rows()[("cinder-volume", "maqi-kilo@ceph")], what="old row down")
-
-    out = run_cli(bad, "create", "1", "--wait", "-f", "json")
-    assert out.returncode == 0, out.stderr
-    volume = json.loads(out.stdout)
-    assert volume["os-vol-host-attr:host"] == "new_host_name@ceph#ceph"
-    out = run_cli(bad, "backup-create", volume["id"])
-    assert out.returncode == 1
-    assert out.stderr.strip() == "Service cinder-backup could not be found."
-    assert db.backup_get_all() == []
-    assert db.volume_get(volume["id"]).status == "available"
-
-    # The fix: [DEFAULT] host = new_host_name for every service.
-    codes = rabbit_lab.stop_all()
-    assert all(c == 0 for c in codes.values()), codes
-    fixed = rabbit_lab.conf("fixed", "new_host_name", {"ceph": "ceph"})
-    for script in ("cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"):
-        rabbit_lab.start(script, fixed)
-    wait_until(all_up(("cinder-backup", "new_host_name"), ("cinder-volume", "new_host_name@ceph")))
-    out = run_cli(fixed, "backup-create", volume["id"], "--wait", "-f", "json")
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["host"] == "new_host_name"
-
-    # The old rows stay behind, down; the old queue stays too, with nobody consuming.
-    wait_until(lambda: not rows()[("cinder-backup", "maqi-kilo")], what="old backup row down")
-    listed = {
-        (r["Binary"], r["Host"]): r["State"]
-        for r in json.loads(run_cli(fixed, "service-list", "-f", "json").stdout)
-    }
-    assert listed[("cinder-volume", "maqi-kilo@ceph")] == "down"
-    assert listed[("cinder-volume", "new_host_name@ceph")] == "up"
-    assert rabbit_lab.vhost.queues()["cinder-backup.maqi-kilo"]["consumers"] == 0
-
-
 def test_killed_backup_service_goes_down_and_backups_are_refused(rabbit_lab):
     conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
     rabbit_lab.start("cinder-lab-volume", conf)
