@@ -24,7 +24,7 @@ from cinder_lab.observe.management import ManagementAPI, ManagementError
 
 HOST, PORT = "127.0.0.1", 5672
 MANAGEMENT_URL = f"http://{HOST}:15672/"
-SETUP = "make test-machine"  # what brings the broker up with its management API
+SETUP = "sudo make test-machine"  # what installs and starts the services make test uses
 
 
 def ci() -> bool:

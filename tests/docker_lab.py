@@ -17,8 +17,7 @@ import uuid
 from functools import cache
 from pathlib import Path
 
-import pytest
-
+from tests.broker import SETUP, require
 from tests.compose import IMAGE_ROOT, ROOT
 from tests.dap import DapSession
 from tests.procs import free_port
@@ -36,10 +35,6 @@ PORT_VARIABLES = (
     "WEB_DEBUG_PORT",
 )
 LOCAL_ENV = ROOT / "tools" / "images" / "local.env"
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _ok(*argv: str) -> bool:
@@ -64,10 +59,7 @@ def require_engine() -> tuple[str, ...]:
     command = compose_command()
     if shutil.which("docker") and _ok("docker", "info") and command:
         return command
-    message = "no Docker engine or compose (run tools/test-docker-engine.sh as root)"
-    if _ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    require(False, f"no Docker engine or compose ({SETUP})")
 
 
 class DockerLab:

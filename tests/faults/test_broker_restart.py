@@ -20,6 +20,7 @@ from cinder_lab import context, rpc
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
+from tests.broker import require
 from tests.faults import rabbit_node
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.integration.conftest import RabbitLab
@@ -50,8 +51,7 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def node():
     why = rabbit_node.can_run()
-    if why:
-        pytest.skip(why)
+    require(why is None, f"{why} (sudo make test)")
     rabbit_node.stop_leftover()
     n = rabbit_node.RabbitNode()
     try:

@@ -25,7 +25,6 @@ HOST = "maqi-kilo"
 
 
 @pytest.mark.slow
-@pytest.mark.broker
 def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
     # Today's release: a backup asks the volume service for its device (Kilo's does not).
     conf = rabbit_lab.conf("kilo", HOST, {"ceph": "ceph"}, extra_default="lab_release = current")
