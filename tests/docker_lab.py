@@ -186,6 +186,7 @@ class DockerLab:
 
 # -- a debugger, as VS Code attaches to a container's published debugpy port --
 
+ATTACH_TIMEOUT = 180  # seconds, all attempts together
 MAPPING = {"pathMappings": [{"localRoot": str(ROOT), "remoteRoot": IMAGE_ROOT}]}
 
 
@@ -193,15 +194,16 @@ def attach(port: int, arguments: dict, breakpoints: dict | None = None) -> DapSe
     """Attach as VS Code does, retrying while the restarted container's debugpy comes up
     (docker's port proxy accepts a connection before anything listens behind it)."""
     # Generous: on a loaded two-core machine a restarted container's debugpy is slow to listen.
-    for _ in range(180):
-        session = DapSession(port, timeout=60)
+    deadline = time.monotonic() + ATTACH_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        session = DapSession(port, timeout=min(60.0, max(left, 1.0)))
         try:
             session.attach({**arguments, **MAPPING}, breakpoints)
             return session
         except (ConnectionError, OSError):
             session.sock.close()
-            time.sleep(1)
-    raise AssertionError(f"no debug adapter on 127.0.0.1:{port}")
+            time.sleep(0.2)
+    raise AssertionError(f"no debug adapter on 127.0.0.1:{port} after {ATTACH_TIMEOUT} s")
 
 
 def line_of(path: Path, after: str, text: str) -> int:
