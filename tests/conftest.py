@@ -45,6 +45,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     """One line per reason a test was skipped (each names the command that enables it);
     with CINDER_LAB_SKIPS set, appended to that file for make to print at the very end."""
+    if hasattr(terminalreporter.config, "workerinput"):
+        return  # an xdist worker: the controller sees every report
     reasons: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
