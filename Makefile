@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 CONF   ?= etc/cinder-lab/cinder-lab.conf
 # Most tests wait on the broker, not the CPU: three workers fit two cores.
 TEST_WORKERS ?= 3
+# The tests that need nothing but Python: no broker, database, engine or browser.
+FAST_TESTS := not broker and not mariadb and not docker and not browser and not serial
+# Each pytest run appends its skipped groups here; make test prints them at the end.
+SKIPS := $(VENV)/.test-skips
 
-.PHONY: demo test screenshots lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
+.PHONY: demo test test-fast test-machine screenshots lint format bench services clean up up-debug up-tracing up-cluster down logs compose-config
 
 $(BIN)/cinder-lab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +22,30 @@ $(BIN)/cinder-lab: pyproject.toml
 demo: $(BIN)/cinder-lab
 	$(BIN)/cinder-lab-demo
 
-## make test: lint, unit tests and the real-RabbitMQ integration tests
+## make test: lint, then every test this machine can run (under CI=true: all of them,
+## after provisioning the machine); ends with one line per skipped group
 test: $(BIN)/cinder-lab
+ifeq ($(CI),true)
 	bash tools/test-machine.sh
+endif
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
-	$(BIN)/pytest -q -m serial $(PYTEST_ARGS)
+	@rm -f $(SKIPS)
+	CINDER_LAB_SKIPS=$(SKIPS) $(BIN)/pytest -q -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	CINDER_LAB_SKIPS=$(SKIPS) $(BIN)/pytest -q -m serial $(PYTEST_ARGS)
+	@bash tools/test-skips.sh $(SKIPS)
+
+## make test-fast: lint and the tests that need only Python (the edit-test loop)
+test-fast: $(BIN)/cinder-lab
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+	@echo "left out: the tests that need RabbitMQ, MariaDB, Docker or Chromium (make test runs them)"
+
+## make test-machine: install and start what make test needs (root; Debian): RabbitMQ with
+## its management API, MariaDB, docker-compose, Chromium, a Docker engine (left running)
+test-machine:
+	bash tools/test-machine.sh
 
 ## make screenshots: take the pictures in docs/img again, each by the browser test that
 ## sets its page up (tests/web/screenshots.py lists them); SHOTS=web-sequence for some only

@@ -14,8 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
+
+from tests.broker import SETUP, require
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -78,10 +79,7 @@ def require_compose() -> str:
     found = shutil.which("docker-compose")
     if found:
         return found
-    message = "docker-compose is not installed (make test installs it: tools/test-machine.sh)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require(False, f"docker-compose is not installed ({SETUP})")
 
 
 def compose(*args: str, files: tuple[Path, ...] = (COMPOSE_FILE,)) -> subprocess.CompletedProcess:

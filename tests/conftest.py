@@ -1,8 +1,15 @@
-"""Shared fixtures: a lab config in a temp dir, the in-process lab, the real broker."""
+"""Shared fixtures: a lab config in a temp dir, the in-process lab, the real broker.
+
+Also the run's rules: a test that uses a service's fixture carries that service's
+marker (``make test-fast`` leaves them out), and the run ends with one line per
+group of skipped tests, naming the command that would enable them.
+"""
 
 from __future__ import annotations
 
+import os
 import textwrap
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +20,48 @@ from cinder_lab.common import config
 from cinder_lab.db import api as db
 from tests.broker import Vhost, require_broker
 from tests.mariadb import Database, require_mariadb
+
+# The fixtures that need a service, and the marker each gives every test using it.
+FIXTURE_MARKERS = {
+    "vhost": "broker",  # and so rabbit_lab, mgmt, ...
+    "cluster": "broker",  # throwaway RabbitMQ nodes (tests/faults)
+    "node": "broker",
+    "mariadb": "mariadb",
+    "browser": "browser",  # and so page
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("lab_database_url") == "mariadb":
+            names.add("mariadb")
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in names:
+                item.add_marker(marker)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line per reason a test was skipped (each names the command that enables it);
+    with CINDER_LAB_SKIPS set, appended to that file for make to print at the very end."""
+    if hasattr(terminalreporter.config, "workerinput"):
+        return  # an xdist worker: the controller sees every report
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    lines = [f"{n}\t{reason}" for reason, n in sorted(reasons.items())]
+    path = os.environ.get("CINDER_LAB_SKIPS")
+    if path:
+        with open(path, "a") as f:
+            f.writelines(line + "\n" for line in lines)
+    elif lines:
+        terminalreporter.section("skipped, and what would run them")
+        for line in lines:
+            n, reason = line.split("\t", 1)
+            terminalreporter.write_line(f"skipped {n}: {reason}")
 
 
 def write_conf(path: Path, text: str) -> Path:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
 from functools import cache
 from pathlib import Path
 
-import pytest
-
+from tests.broker import SETUP, require
 from tests.compose import IMAGE_ROOT, ROOT
 from tests.dap import DapSession
+from tests.procs import free_port
 
 # The compose variables that publish a host port (docker-compose.yml).
 PORT_VARIABLES = (
@@ -36,10 +35,6 @@ PORT_VARIABLES = (
     "WEB_DEBUG_PORT",
 )
 LOCAL_ENV = ROOT / "tools" / "images" / "local.env"
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _ok(*argv: str) -> bool:
@@ -64,16 +59,7 @@ def require_engine() -> tuple[str, ...]:
     command = compose_command()
     if shutil.which("docker") and _ok("docker", "info") and command:
         return command
-    message = "no Docker engine or compose (run tools/test-docker-engine.sh as root)"
-    if _ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    require(False, f"no Docker engine or compose ({SETUP})")
 
 
 class DockerLab:
@@ -200,6 +186,7 @@ class DockerLab:
 
 # -- a debugger, as VS Code attaches to a container's published debugpy port --
 
+ATTACH_TIMEOUT = 180  # seconds, all attempts together
 MAPPING = {"pathMappings": [{"localRoot": str(ROOT), "remoteRoot": IMAGE_ROOT}]}
 
 
@@ -207,15 +194,16 @@ def attach(port: int, arguments: dict, breakpoints: dict | None = None) -> DapSe
     """Attach as VS Code does, retrying while the restarted container's debugpy comes up
     (docker's port proxy accepts a connection before anything listens behind it)."""
     # Generous: on a loaded two-core machine a restarted container's debugpy is slow to listen.
-    for _ in range(180):
-        session = DapSession(port, timeout=60)
+    deadline = time.monotonic() + ATTACH_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        session = DapSession(port, timeout=min(60.0, max(left, 1.0)))
         try:
             session.attach({**arguments, **MAPPING}, breakpoints)
             return session
         except (ConnectionError, OSError):
             session.sock.close()
-            time.sleep(1)
-    raise AssertionError(f"no debug adapter on 127.0.0.1:{port}")
+            time.sleep(0.2)
+    raise AssertionError(f"no debug adapter on 127.0.0.1:{port} after {ATTACH_TIMEOUT} s")
 
 
 def line_of(path: Path, after: str, text: str) -> int:

@@ -11,7 +11,7 @@ import uuid
 
 import pymysql
 
-from tests.broker import require
+from tests.broker import SETUP, require
 
 HOST, PORT = "127.0.0.1", 3306
 
@@ -41,7 +41,7 @@ def require_mariadb() -> None:
     """The local MariaDB, or skip (fail under CI)."""
     require(
         mariadb_available(),
-        f"MariaDB is not reachable as root on {HOST}:{PORT} (tools/test-machine.sh)",
+        f"MariaDB is not reachable as root on {HOST}:{PORT} ({SETUP})",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -96,8 +97,6 @@ def wait_status(get, obj_id: str, busy: str = "creating", timeout: float = 30):
 
 def free_port() -> int:
     """A 127.0.0.1 port nothing listens on now (a server started next binds it)."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

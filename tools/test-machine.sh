@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# What `make test` needs on this machine, brought up by the project itself:
-# RabbitMQ with its management API, MariaDB, Debian's docker-compose and Chromium.
-# Idempotent and quick when everything is already there.
+# `make test-machine` (and `make test` under CI=true): install and start what the tests
+# use on a Debian machine: RabbitMQ with its management API, MariaDB, Debian's
+# docker-compose and Chromium, a Docker engine (its dockerd is left running).
+# Idempotent and quick when everything is already there. Needs root.
 set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+    echo "make test-machine installs packages and starts services: run it as root (sudo)" >&2
+    exit 1
+fi
 cd "$(dirname "$0")"
 bash ./test-services.sh
 bash ./test-compose-tools.sh

@@ -27,6 +27,8 @@ class Lab:
         if not rpc.initialized():
             rpc.init(CONF)
             rpc.check_broker(CONF)
+        # Its services stop as promptly as the launcher's (futurist's idle check).
+        rpc.prompt_worker_stop()
         self.services: list[Service] = []
 
     def _start(self, service: Service) -> Service:

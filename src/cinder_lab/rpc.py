@@ -29,6 +29,7 @@ check_broker = broker.check_broker
 is_in_process = broker.is_in_process
 kombu_connection = broker.kombu_connection
 parse_transport_url = broker.parse_transport_url
+prompt_worker_stop = broker.prompt_worker_stop
 set_memory_polling_floor = broker.set_memory_polling_floor
 transport_url = broker.transport_url
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cinder_lab.db import api as db
 from cinder_lab.db import models
+from tests.broker import require
 from tests.faults import rabbit_node
 from tests.integration.conftest import rabbit_lab  # noqa: F401 - the fixture, re-exported
 
@@ -20,8 +21,7 @@ COUNTS: list[str] = []
 def cluster() -> Iterator[rabbit_node.RabbitCluster]:
     """Three throwaway clustered nodes with the management plugin, for this package's tests."""
     why = rabbit_node.can_run()
-    if why:
-        pytest.skip(why)
+    require(why is None, f"{why} (sudo make test)")
     c = rabbit_node.RabbitCluster(management=True)
     try:
         c.start()

@@ -16,8 +16,8 @@ from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
-from tests.integration.test_real_broker import all_up
 from tests.procs import wait_until
+from tests.services import all_up
 
 CASTS = 1000
 QUEUE = "cinder-backup.maqi-kilo"

@@ -20,11 +20,12 @@ from cinder_lab import context, rpc
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
+from tests.broker import require
 from tests.faults import rabbit_node
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.integration.conftest import RabbitLab
-from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
+from tests.services import all_up, rows
 
 # One throwaway node (one name, fixed ports), booted and rebooted: `make test` runs these
 # cases on their own after the parallel run, so a loaded machine does not starve its start.
@@ -50,8 +51,7 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def node():
     why = rabbit_node.can_run()
-    if why:
-        pytest.skip(why)
+    require(why is None, f"{why} (sudo make test)")
     rabbit_node.stop_leftover()
     n = rabbit_node.RabbitNode()
     try:

@@ -39,14 +39,15 @@ from tests.faults import rabbit_node
 from tests.faults.conftest import Sent, backup_statuses, prepare_backups
 from tests.faults.test_broker_restart import FAST_RECONNECT
 from tests.integration.conftest import RabbitLab
-from tests.integration.test_real_broker import all_up, rows
 from tests.procs import run_cli, wait_until
+from tests.services import all_up, rows
 
 # Nodes stop and start: alone, after the parallel run.
 pytestmark = [pytest.mark.serial, pytest.mark.slow]
 
 CASTS = 1000
 PACE = 0.04  # seconds between casts: the stops land in the middle of the run
+SETTLE = 3  # seconds the statuses must hold still once the queue is empty
 QUEUE = "cinder-backup.maqi-kilo"
 SETTINGS = {"classic": "", "quorum": "rabbit_quorum_queue = true\n"}
 SERVICES = (
@@ -164,10 +165,11 @@ def test_cluster_nodes_stopped_in_the_middle_of_1000_casts(cluster, tmp_path, re
         finally:
             rpc.cleanup()
 
-        # Until every queued cast is served and the last calls have answered or timed out.
+        # Until every queued cast is served: the queue is empty and the statuses hold still
+        # (Kilo's backup manager makes no call, so nothing waits for a reply timeout).
         def settled():
             before = backup_statuses()
-            time.sleep(12)  # > rpc_response_timeout: a pending get_backup_device ends
+            time.sleep(SETTLE)
             return broker.messages(QUEUE) == 0 and backup_statuses() == before
 
         wait_until(settled, timeout=240, interval=0, what="the backups settled")
@@ -193,7 +195,7 @@ def test_cluster_nodes_stopped_in_the_middle_of_1000_casts(cluster, tmp_path, re
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["status"] == "available"
         assert sent[0] + failed[0] == CASTS
-        assert sum(statuses.values()) == CASTS and lost >= 0
+        assert sum(statuses.values()) == CASTS
         if setting == "quorum":
             assert lost == 0, statuses
     finally:

@@ -19,8 +19,8 @@ from cinder_lab.db import api as db
 from tests.faults.rabbit_node import RabbitCluster, RabbitNode
 from tests.integration.conftest import RabbitLab
 from tests.integration.test_observe_broker import TraceProcess
-from tests.integration.test_real_broker import all_up
 from tests.procs import run_cli, wait_until
+from tests.services import all_up
 
 pytestmark = [pytest.mark.serial, pytest.mark.slow]
 

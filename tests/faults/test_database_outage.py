@@ -19,8 +19,8 @@ from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
 from cinder_lab.scheduler import rpcapi as scheduler_rpcapi
 from cinder_lab.volume import rpcapi as volume_rpcapi
-from tests.integration.test_real_broker import all_up
 from tests.procs import run_cli, wait_until
+from tests.services import all_up
 
 SERVICES = (
     ("cinder-volume", "maqi-kilo@ceph"),

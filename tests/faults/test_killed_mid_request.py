@@ -22,8 +22,8 @@ from cinder_lab.db import api as db
 from cinder_lab.objects.volume import Volume
 from cinder_lab.volume import api as volume_api
 from cinder_lab.volume import rpcapi as volume_rpcapi
-from tests.integration.test_real_broker import all_up
 from tests.procs import LabProcess, run_cli, wait_until
+from tests.services import all_up
 
 SERVICES = (
     ("cinder-volume", "maqi-kilo@ceph"),

@@ -10,8 +10,8 @@ import json
 import kombu
 
 from tests.broker import HOST, PORT
-from tests.integration.test_real_broker import all_up
 from tests.procs import run_cli, wait_until
+from tests.services import all_up
 
 BAD = {
     "not-json": b"\xff\xfe this is not json",

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import ctl, require_broker
+from tests.broker import require_broker, vhosts
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 
 
 def bench_vhosts() -> set[str]:
-    return {v for v in ctl("list_vhosts", "name").split() if v.startswith("cinder-lab-bench-")}
+    return {v for v in vhosts() if v.startswith("cinder-lab-bench-")}
 
 
 def run_bench(script: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -52,14 +52,16 @@ def test_bench_backup_tiny_run(tmp_path):
     assert (casts["casts_per_round"], casts["rounds"], len(casts["per_round"])) == (20, 2, 2)
     assert casts["rpcapi_casts_per_s"] > 0 and casts["bare_casts_per_s"] > 0
     assert casts["ratio_min"] <= casts["ratio"] <= casts["ratio_max"]
-    assert casts["goal"] == 0.95 and casts["meets_goal"] == (casts["ratio"] >= 0.95)
+    # The verdict printed is the one recorded.
+    verdict = "meets" if casts["meets_goal"] else "MISSES"
+    assert f"{casts['ratio']:.3f} ({verdict} goal {casts['goal']})" in proc.stdout
     runs = {(r["release"], r["database"]): r for r in data["backup_create_e2e"]}
     assert set(runs) == {("kilo", "sqlite"), ("current", "sqlite")}
     for e2e in runs.values():
         assert (e2e["backups"], e2e["calls"]) == (3, 3)
         for key in ("backup_create_ms", "bare_call_ms", "bare_cast_ms"):
             assert 0 < e2e[key]["p50"] <= e2e[key]["p99"]
-        assert e2e["loadavg_1min"] >= 0 and e2e["floor_ms"] > 0
+        assert e2e["floor_ms"] > 0
     # The messages are counted as the managers receive them: Kilo's one cast; today's
     # 4 casts (API -> scheduler -> backup -> volume -> backup) and 3 calls.
     assert runs["kilo", "sqlite"]["messages_per_backup"] == {"create_backup": 1.0}
@@ -117,7 +119,6 @@ def test_bench_startup_tiny_run(tmp_path):
     for r in rows:
         assert 0 < r["rows_up_s"] and 0 < r["consuming_s"]
         assert 0 < r["peak_pss_mib"] <= r["peak_rss_mib"]
-    assert rows[0]["rows_up_s_ratio"] == 1.0
     # The plot is optional (matplotlib is in the 'bench' extra), the line saying so is not.
     assert ("wrote " + str(png)) in proc.stdout or "no plot" in proc.stdout
 
@@ -129,8 +130,7 @@ def test_bench_client_tiny_run(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert set(data["wall_s"]) == {"import sqlalchemy.orm", "service-list", "--help"}
-    assert data["ratio"]["import sqlalchemy.orm"] == 1.0
-    assert data["meets_goal"] == (data["ratio"]["service-list"] <= data["goal"])
+    assert set(data["ratio"]) == set(data["wall_s"])
     # The point of the lazy registry, checked on every run of the benchmark too.
     assert data["service_list_imports"]["imports_oslo_messaging"] is False
     assert data["service_list_imports"]["top_packages_ms"]["sqlalchemy"] > 0
@@ -143,7 +143,6 @@ def test_bench_demo_tiny_run(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert data["demo_wall_s"] > 0 and data["imports_wall_s"] > 0
-    assert data["meets_goal"] == (data["demo_wall_s"] < data["goal_wall_s"])
     assert len(data["loadavg_1min_per_round"]) == 1
 
 

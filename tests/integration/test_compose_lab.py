@@ -19,7 +19,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from functools import cache
@@ -33,7 +32,7 @@ from cinder_lab.db import api as db
 from cinder_lab.web.live import TAP_QUEUE
 from tests import compose
 from tests.dap import DapSession
-from tests.procs import BIN, wait_until
+from tests.procs import BIN, free_port, wait_until
 
 HEX = re.compile(r"^[0-9a-f]{32}$")
 # Set the hostname in a new UTS namespace, then exec the service's command.
@@ -249,12 +248,6 @@ def check_api_and_web(api_port: int, web_port: int) -> None:
         what="the page drawing a consumer behind each of the note's server queues",
     )
     assert compose.web_rows(view) == {row: "up" for row in compose.NOTE_ROWS}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def started_hosts(output: str) -> dict[int, str]:

@@ -8,7 +8,6 @@ are polled until they show what the processes already did.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -20,22 +19,16 @@ from cinder_lab import context, rpc
 from cinder_lab.backup import rpcapi as backup_rpcapi
 from cinder_lab.common.config import CONF
 from cinder_lab.db import api as db
-from cinder_lab.observe.management import ManagementAPI, ManagementError
-from tests.integration.test_real_broker import all_up, fanout_queues, rows, wait_pools
 from tests.procs import BIN, run_cli, wait_until
+from tests.services import all_up, fanout_queues, rows, wait_pools
 
 HOST = "maqi-openstack.novalocal"
 
 
 @pytest.fixture
 def mgmt(vhost):
-    api = ManagementAPI("http://127.0.0.1:15672/", "guest", "guest", vhost.name)
-    try:
-        api.vhost_info()
-    except ManagementError as e:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(str(e))
-        pytest.skip(str(e))
+    """The test vhost's management API (the vhost fixture made sure it answers)."""
+    api = vhost.api
     yield api
     # Whatever the test did, the firehose is off and no tap queue is left.
     assert api.tracing() is False
@@ -231,7 +224,9 @@ def test_trace_shows_cast_call_reply_and_dropped(rabbit_lab, mgmt):
     assert "consumed by cinder-scheduler maqi-kilo (pid " in out.stdout
 
 
-def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
+def test_the_notes_failure_explained_by_route_then_fixed(rabbit_lab, mgmt):
+    """The note's story on the broker: [ceph] host = new_host_name, what route and
+    topology say about it, then the fix, [DEFAULT] host = new_host_name."""
     conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
     old_volume = rabbit_lab.start("cinder-lab-volume", conf)
     rabbit_lab.start("cinder-lab-backup", conf)
@@ -260,8 +255,11 @@ def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
     )
     # The API refuses exactly so, and route sent nothing.
     out = run_cli(bad, "backup-create", volume["id"])
+    assert out.returncode == 1
     assert out.stderr.strip() == "Service cinder-backup could not be found."
     assert "cinder-backup.new_host_name" not in rabbit_lab.vhost.queues()
+    assert db.backup_get_all() == []
+    assert db.volume_get(volume["id"]).status == "available"
 
     def volume_route():
         out = run_cli(bad, "route", volume["id"], "--action", "volume", "-f", "json")
@@ -292,6 +290,27 @@ def test_route_explains_the_notes_failure(rabbit_lab, mgmt):
     out = run_cli(bad, "topology")
     assert "!! DEAD END: cinder-volume.maqi-kilo@ceph: nobody consumes it" in out.stdout
     assert "its service cinder-volume maqi-kilo@ceph is down" in out.stdout
+
+    # The fix: [DEFAULT] host = new_host_name for every service.
+    codes = rabbit_lab.stop_all()
+    assert all(c == 0 for c in codes.values()), codes
+    fixed = rabbit_lab.conf("fixed", "new_host_name", {"ceph": "ceph"})
+    for script in ("cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"):
+        rabbit_lab.start(script, fixed)
+    wait_until(all_up(("cinder-backup", "new_host_name"), ("cinder-volume", "new_host_name@ceph")))
+    out = run_cli(fixed, "backup-create", volume["id"], "--wait", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["host"] == "new_host_name"
+
+    # The old rows stay behind, down; the old queue stays too, with nobody consuming.
+    wait_until(lambda: not rows()[("cinder-backup", "maqi-kilo")], what="old backup row down")
+    listed = {
+        (r["Binary"], r["Host"]): r["State"]
+        for r in json.loads(run_cli(fixed, "service-list", "-f", "json").stdout)
+    }
+    assert listed[("cinder-volume", "maqi-kilo@ceph")] == "down"
+    assert listed[("cinder-volume", "new_host_name@ceph")] == "up"
+    assert rabbit_lab.vhost.queues()["cinder-backup.maqi-kilo"]["consumers"] == 0
 
 
 def test_two_traces_at_once_do_not_blind_each_other(rabbit_lab, mgmt):

@@ -6,28 +6,10 @@ Each test has its own vhost, so the listings are exactly the lab's.
 from __future__ import annotations
 
 import json
-import re
 
-from cinder_lab import utils
 from cinder_lab.db import api as db
 from tests.procs import run_cli, wait_until
-
-HEX = re.compile(r"^[0-9a-f]{32}$")
-
-
-def rows() -> dict[tuple[str, str], bool]:
-    """(binary, host) -> up?"""
-    return {(s.binary, s.host): utils.service_is_up(s) for s in db.service_get_all()}
-
-
-def all_up(*keys):
-    return lambda: all(rows().get(k) for k in keys)
-
-
-def fanout_queues(queues, topic):
-    found = [q for q in queues if q.startswith(f"{topic}_fanout_")]
-    assert all(HEX.match(q.rsplit("_", 1)[1]) for q in found), found
-    return found
+from tests.services import all_up, fanout_queues, rows, wait_pools
 
 
 def channels_of(consumers):
@@ -36,14 +18,6 @@ def channels_of(consumers):
     for c in consumers:
         by_channel.setdefault(str(c["channel_pid"]), set()).add(c["queue_name"])
     return by_channel
-
-
-def wait_pools(conf, count):
-    def pools():
-        out = run_cli(conf, "get-pools", "-f", "json")
-        return out.returncode == 0 and len(json.loads(out.stdout)) >= count
-
-    wait_until(pools, timeout=30, what=f"{count} pools at the scheduler")
 
 
 def test_one_host_two_backends_topology(rabbit_lab):
@@ -165,54 +139,6 @@ def test_kilo_host_volume_backup_scheduler(rabbit_lab):
     ]
     reply = [c for c in vh.consumers() if c["queue_name"].startswith("reply_")]
     assert backup_channel and not {c["channel_pid"] for c in reply} & set(backup_channel)
-
-
-def test_the_notes_failure_then_fix(rabbit_lab):
-    conf = rabbit_lab.conf("kilo", "maqi-kilo", {"ceph": "ceph"})
-    volume_proc = rabbit_lab.start("cinder-lab-volume", conf)
-    rabbit_lab.start("cinder-lab-backup", conf)
-    rabbit_lab.start("cinder-lab-scheduler", conf)
-    wait_until(all_up(("cinder-volume", "maqi-kilo@ceph"), ("cinder-backup", "maqi-kilo")))
-
-    # [ceph] host = new_host_name, as in the note; only cinder-volume restarts.
-    assert rabbit_lab.stop(volume_proc) == 0
-    bad = rabbit_lab.conf(
-        "bad", "maqi-kilo", {"ceph": "ceph"}, extra_backend="host = new_host_name"
-    )
-    rabbit_lab.start("cinder-lab-volume", bad)
-    wait_until(all_up(("cinder-volume", "new_host_name@ceph")), what="new_host_name@ceph up")
-    wait_until(lambda: not rows()[("cinder-volume", "maqi-kilo@ceph")], what="old row down")
-
-    out = run_cli(bad, "create", "1", "--wait", "-f", "json")
-    assert out.returncode == 0, out.stderr
-    volume = json.loads(out.stdout)
-    assert volume["os-vol-host-attr:host"] == "new_host_name@ceph#ceph"
-    out = run_cli(bad, "backup-create", volume["id"])
-    assert out.returncode == 1
-    assert out.stderr.strip() == "Service cinder-backup could not be found."
-    assert db.backup_get_all() == []
-    assert db.volume_get(volume["id"]).status == "available"
-
-    # The fix: [DEFAULT] host = new_host_name for every service.
-    codes = rabbit_lab.stop_all()
-    assert all(c == 0 for c in codes.values()), codes
-    fixed = rabbit_lab.conf("fixed", "new_host_name", {"ceph": "ceph"})
-    for script in ("cinder-lab-volume", "cinder-lab-backup", "cinder-lab-scheduler"):
-        rabbit_lab.start(script, fixed)
-    wait_until(all_up(("cinder-backup", "new_host_name"), ("cinder-volume", "new_host_name@ceph")))
-    out = run_cli(fixed, "backup-create", volume["id"], "--wait", "-f", "json")
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["host"] == "new_host_name"
-
-    # The old rows stay behind, down; the old queue stays too, with nobody consuming.
-    wait_until(lambda: not rows()[("cinder-backup", "maqi-kilo")], what="old backup row down")
-    listed = {
-        (r["Binary"], r["Host"]): r["State"]
-        for r in json.loads(run_cli(fixed, "service-list", "-f", "json").stdout)
-    }
-    assert listed[("cinder-volume", "maqi-kilo@ceph")] == "down"
-    assert listed[("cinder-volume", "new_host_name@ceph")] == "up"
-    assert rabbit_lab.vhost.queues()["cinder-backup.maqi-kilo"]["consumers"] == 0
 
 
 def test_killed_backup_service_goes_down_and_backups_are_refused(rabbit_lab):

@@ -15,7 +15,6 @@ import pytest
 
 from cinder_lab.db import api as db
 from cinder_lab.scenarios.broker_view import RabbitView
-from tests.integration.test_real_broker import all_up, wait_pools
 from tests.procs import run_cli, wait_until
 from tests.releases import (
     BACKEND,
@@ -26,6 +25,7 @@ from tests.releases import (
     context_keys,
     requests,
 )
+from tests.services import all_up, wait_pools
 
 
 @pytest.mark.parametrize("release", ["kilo", "current"])

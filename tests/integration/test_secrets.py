@@ -14,22 +14,21 @@ import uuid
 import pytest
 
 from cinder_lab.db import api as db
-from tests.broker import HOST, PORT, ctl
-from tests.integration.test_real_broker import all_up
+from tests.broker import HOST, PORT, add_user, ctl, delete_user
 from tests.mariadb import Database
 from tests.procs import BIN, run_cli, wait_until
+from tests.services import all_up
 
 
 @pytest.fixture
 def broker_user(vhost):
     """A user with a distinctive password on the test's vhost, deleted after."""
     user, password = f"labsec_{uuid.uuid4().hex[:8]}", f"Mq{uuid.uuid4().hex[:12]}Pw"
-    ctl("add_user", user, password)
+    add_user(user, password, vhost.name)
     try:
-        ctl("set_permissions", "-p", vhost.name, user, ".*", ".*", ".*")
         yield user, password
     finally:
-        ctl("delete_user", user)
+        delete_user(user)
 
 
 def run_script(script: str, conf, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ from cinder_lab.web.commands import CommandBox, OwnLab
 from cinder_lab.web.hub import Hub
 from cinder_lab.web.live import Watcher
 from cinder_lab.web.story import StoryRunner
-from tests.broker import require
+from tests.broker import SETUP, require
 from tests.integration.conftest import rabbit_lab  # noqa: F401 - for the broker test
 from tests.unit.conftest import lab  # noqa: F401 - the in-process services, as in tests/unit
 from tests.web.screenshots import listed
@@ -43,7 +43,7 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One Chromium for the whole session (each test opens its own page)."""
-    require(os.path.exists(CHROMIUM), "Chromium is not installed (run tools/test-browser.sh)")
+    require(os.path.exists(CHROMIUM), f"Chromium is not installed ({SETUP})")
     from playwright.sync_api import expect, sync_playwright
 
     # A loaded machine (make test runs workers in parallel) may take seconds to draw a page.

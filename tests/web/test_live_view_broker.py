@@ -10,29 +10,21 @@ long to show the services behind the queues.
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from playwright.sync_api import expect
 
 from cinder_lab.common.config import CONF
 from cinder_lab.observe.management import ManagementAPI
-from tests.integration.test_real_broker import all_up, wait_pools
-from tests.procs import LabProcess, run_cli, wait_until
+from tests.procs import LabProcess, free_port, run_cli, wait_until
+from tests.services import all_up, wait_pools
 from tests.web.conftest import screenshot
 from tests.web.test_live_view import animation, load, row_id, services_behind
 
 HOST = "maqi-kilo"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-@pytest.mark.broker
 def test_live_view_of_a_backup_create_on_rabbitmq(rabbit_lab, page, tmp_path):
     # Today's release: a backup asks the volume service for its device (Kilo's does not).
     conf = rabbit_lab.conf("kilo", HOST, {"ceph": "ceph"}, extra_default="lab_release = current")

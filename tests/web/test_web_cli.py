@@ -13,8 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.procs import BIN, LabProcess, run_cli, wait_until
-from tests.web.test_live_view_broker import free_port
+from tests.procs import BIN, LabProcess, free_port, run_cli, wait_until
 
 
 def get(url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, dict]:

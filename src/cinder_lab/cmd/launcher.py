@@ -14,7 +14,6 @@ import sys
 import threading
 from collections.abc import Callable
 
-from futurist import _thread as futurist_thread
 from oslo_config import cfg
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,7 +30,6 @@ LOG = logging.getLogger(__name__)
 # queue, took 9 s to stop. 60 / 120 / 2 = 0.25 s per wait; the cost is an 8-byte
 # heartbeat frame per idle connection every 0.5 s. A value in a config file wins.
 STOP_HEARTBEAT_RATE = 120
-WORKER_IDLE_CHECK = 0.1  # seconds
 
 
 def prompt_stop_defaults(conf: cfg.ConfigOpts) -> None:
@@ -40,9 +38,7 @@ def prompt_stop_defaults(conf: cfg.ConfigOpts) -> None:
     Call after ``rpc.init`` and before any server starts: each connection reads
     the rate when it is made. Other drivers (``fake://``) have no such option.
     """
-    # futurist's idle workers look at their stop flag once a second (MAX_IDLE_FOR);
-    # oslo.messaging's server.wait() joins them, so that second was part of every stop.
-    futurist_thread.ThreadWorker.MAX_IDLE_FOR = WORKER_IDLE_CHECK
+    rpc.prompt_worker_stop()
     try:
         conf.set_default("heartbeat_rate", STOP_HEARTBEAT_RATE, group="oslo_messaging_rabbit")
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
