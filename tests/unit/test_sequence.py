@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 
 import pytest
 
@@ -202,3 +203,35 @@ def test_the_api_sending_again_with_its_request_id_is_not_taken_for_a_service(la
         ("create_volume", SCHED),
         ("create_backup", sequence.UNNAMED),
     ]
+
+
+def test_a_get_backup_device_for_a_stopped_volume_service_waits_in_its_queue(current, lab):
+    # Today's backup casts get_backup_device and waits for continue_backup with no deadline:
+    # trace, trace --sequence and the web view (the same event and arrow) say where it waits.
+    vol = wait(db.volume_get, volume_api.API().create(context.get_admin_context(), 1).id)
+    lab.stop(lab.find("cinder-volume", "maqi-kilo@ceph"))
+    queue = "cinder-volume.maqi-kilo@ceph.maqi-kilo"
+    events: list[TraceEvent] = []
+    seen = threading.Event()
+
+    def emit(ev: TraceEvent) -> None:
+        events.append(ev)
+        if ev.method == "get_backup_device":
+            seen.set()
+
+    with trace.MemoryTap() as tap:
+        correlator = trace.Correlator(trace.memory_resolver(), grace=0.5)
+        bak = backup_api.API().create(context.get_admin_context(), vol.id)
+        trace.run(tap.records(poll=0.05), correlator, emit, timeout=30, stop=seen)
+    (ev,) = [e for e in events if e.method == "get_backup_device"]
+    assert (ev.kind, ev.routing_key, ev.queues, ev.consumed_by) == ("cast", queue, [queue], [])
+    assert f"-> {queue}  consumed by nobody yet (waits in the queue)" in trace.format_event(ev)
+    arrow = sequence.Sequence().arrow(ev)
+    assert (arrow.sender, arrow.receivers) == (BACKUP, [sequence.BROKER])
+    assert arrow.to_dict()["note"] == f"waits in {queue}"  # the web's sequence view draws it
+    assert f"waits in {queue}" in sequence.format_sequence(events)
+    assert db.backup_get(bak.id).status == "creating"
+
+    # Not stuck for good: the volume service comes back, takes the cast, the backup completes.
+    lab.start_volume()
+    assert wait(db.backup_get, bak.id).status == "available"
