@@ -17,18 +17,18 @@ from futurist import _thread as futurist_thread
 from kombu.transport import memory
 from oslo_messaging._drivers import impl_rabbit
 
-from cinder_lab import rpc, service
+from cinder_lab import broker, rpc, service
 from cinder_lab.common.config import CONF
 
 
 def test_futurist_idle_workers_wait_max_idle_for():
-    """rpc.prompt_worker_stop: futurist's idle worker waits MAX_IDLE_FOR for work."""
+    """broker.prompt_worker_stop: futurist's idle worker waits MAX_IDLE_FOR for work."""
     assert "self.MAX_IDLE_FOR" in inspect.getsource(futurist_thread.ThreadWorker), (
-        "futurist._thread.ThreadWorker no longer waits MAX_IDLE_FOR: rpc.prompt_worker_stop "
+        "futurist._thread.ThreadWorker no longer waits MAX_IDLE_FOR: broker.prompt_worker_stop "
         "has no effect, and every stop waits a second again"
     )
-    rpc.prompt_worker_stop()
-    assert futurist_thread.ThreadWorker.MAX_IDLE_FOR == rpc.WORKER_IDLE_CHECK
+    broker.prompt_worker_stop()
+    assert futurist_thread.ThreadWorker.MAX_IDLE_FOR == broker.WORKER_IDLE_CHECK
 
 
 def test_oslo_messaging_sets_the_memory_polling_interval_to_zero():
