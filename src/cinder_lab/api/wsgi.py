@@ -150,7 +150,8 @@ async def handle(
     except TooLarge as e:
         return errors.webob_response(413, str(e), headers)
     validation.url_parts(request.path_params, request.query_params)
-    body = validation.body(raw, request.headers.get("content-type"))
+    action = request.url.path.endswith("/action")
+    body = validation.body(raw, request.headers.get("content-type"), action)
     if request.path_params.get("project_id", ctxt.project_id) != ctxt.project_id:
         raise errors.Fault(400, validation.MALFORMED_URL)
     req = ApiRequest(request, ctxt, version, body, dict(request.query_params))
