@@ -18,6 +18,7 @@ from cinder_lab.service import (
     create_scheduler_service,
     create_volume_service,
 )
+from cinder_lab.volume import volume_utils
 
 
 class Lab:
@@ -59,9 +60,9 @@ class Lab:
     def start_configured(self, pools_timeout: float = 5.0) -> list[Service]:
         """What the config runs (volume services only if it has backends), once the
         schedulers know the pools or ``pools_timeout`` passed: the tools' in-process lab."""
-        started = self.start_volume() if CONF.enabled_backends else []
-        started += [self.start_backup(), self.start_scheduler()]
-        self.wait_for_pools(len(CONF.enabled_backends), timeout=pools_timeout)
+        volumes = self.start_volume() if CONF.enabled_backends else []
+        started = volumes + [self.start_backup(), self.start_scheduler()]
+        self.wait_for_backends(volumes, timeout=pools_timeout)
         return started
 
     def find(self, binary: str, host: str) -> Service:
@@ -114,12 +115,26 @@ class Lab:
                 if service.beating:
                     service.report_state()
 
-    def wait_for_pools(self, count: int, timeout: float = 30.0) -> list[dict]:
-        """Wait until the schedulers of this lab know ``count`` pools."""
+    def pools(self) -> list[dict]:
+        """The pools the schedulers of this lab list (those of up, enabled backends)."""
         schedulers = [s for s in self.services if s.binary == "cinder-scheduler"]
+        return [p for s in schedulers for p in s.manager.host_manager.get_pools()]
 
-        def pools() -> list[dict]:
-            return [p for s in schedulers for p in s.manager.host_manager.get_pools()]
+    def wait_for_pools(self, count: int, timeout: float = 30.0) -> list[dict]:
+        """Wait until the schedulers of this lab know ``count`` pools.
 
-        utils.wait_until(lambda: len(pools()) >= count, timeout)
-        return pools()
+        Only for a fresh scheduler: after a restart a counted pool may be the old
+        row's, still up for ``service_down_time``; use :meth:`wait_for_backends`.
+        """
+        utils.wait_until(lambda: len(self.pools()) >= count, timeout)
+        return self.pools()
+
+    def wait_for_backends(self, volumes: list[Service], timeout: float = 30.0) -> bool:
+        """Wait until the schedulers list a pool of each of these cinder-volume services
+        (``host@backend``), so that the next create can land on them."""
+        wanted = {v.host for v in volumes}
+
+        def known() -> bool:
+            return wanted <= {volume_utils.extract_host(p["name"]) for p in self.pools()}
+
+        return utils.wait_until(known, timeout)

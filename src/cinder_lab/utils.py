@@ -23,15 +23,16 @@ def utcnow() -> datetime.datetime:
     return clock.utcnow()
 
 
-def service_is_up(service: object) -> bool:
-    """True while the last heartbeat is no older than ``service_down_time``.
+def service_is_up(service: object, at: datetime.datetime | None = None) -> bool:
+    """True while the last heartbeat is no older than ``service_down_time``
+    (judged now, or ``at`` a given moment).
 
-    Mirrors cinder.utils.service_is_up.
+    Mirrors cinder.utils.service_is_up (which always judges now).
     """
     last = service.updated_at or service.created_at
     if last is None:
         return False
-    elapsed = (utcnow() - last).total_seconds()
+    elapsed = ((at or utcnow()) - last).total_seconds()
     return abs(elapsed) <= CONF.service_down_time
 
 

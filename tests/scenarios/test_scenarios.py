@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import urllib.parse
 
 import pytest
 
 from cinder_lab.scenarios import SCENARIOS, base
+from cinder_lab.scenarios import vhost as scenario_vhost
 from tests.broker import vhosts
 from tests.procs import run_cli
 
@@ -40,7 +43,18 @@ def test_scenario_in_one_process(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_scenario_on_rabbitmq(name, tmp_path, vhost):
+def test_scenario_on_rabbitmq(name, tmp_path, vhost, monkeypatch):
+    own: list[str] = []
+    real_own_vhost = scenario_vhost.own_vhost
+
+    @contextlib.contextmanager
+    def noting_own_vhost(url, scenario):
+        # Note the run's own vhost by name: others may run the same scenario on the broker.
+        with real_own_vhost(url, scenario) as run_url:
+            own.append(urllib.parse.unquote(run_url.rsplit("/", 1)[1]))
+            yield run_url
+
+    monkeypatch.setattr(scenario_vhost, "own_vhost", noting_own_vhost)
     lines: list[str] = []
     failed = base.run(SCENARIOS[name], vhost.url, lines.append, workdir=tmp_path)
     text = "\n".join(lines)
@@ -48,7 +62,8 @@ def test_scenario_on_rabbitmq(name, tmp_path, vhost):
     assert MUST_SAY[name] in text
     # It ran in a vhost of its own, now gone: nothing was declared in the given one.
     assert vhost.queues() == {}
-    assert not [v for v in vhosts() if v.startswith(f"cinder-lab-scenario-{name}-")]
+    assert len(own) == 1 and own[0].startswith(f"cinder-lab-scenario-{name}-"), own
+    assert own[0] not in vhosts()
 
 
 def test_cli_runs_a_scenario_and_fails_on_unknown(tmp_path):

@@ -88,8 +88,9 @@ def test_typed_commands_travel_the_page(lab, live, browser, width, tmp_path):
         assert "restarted cinder-volume new_host_name@ceph" in out, out
         new_row = page.locator('#services tr[data-service="cinder-volume new_host_name@ceph"]')
         expect(new_row).to_have_attribute("data-state", "up")
-        assert page.evaluate(
-            "window.cinderLab.cy.getElementById('q:cinder-volume.new_host_name@ceph').length"
+        # The graph learns queues from its own poll, after the row turned up: wait for it.
+        page.wait_for_function(
+            "window.cinderLab.cy.getElementById('q:cinder-volume.new_host_name@ceph').length > 0"
         )
         # Until the old row is down the scheduler may still choose it, as in Cinder.
         old_row = page.locator('#services tr[data-service="cinder-volume maqi-kilo@ceph"]')

@@ -48,8 +48,8 @@ class NoteStory:
             {"host": "maqi-kilo", "enabled_backends": "ceph"},
             {"ceph": {"volume_backend_name": "ceph", "host": "new_host_name"}},
         )
-        s.lab.start_volume()
-        s.lab.wait_for_pools(2)
+        # The old row is down, so the scheduler lists only new_host_name@ceph#ceph.
+        s.lab.wait_for_backends(s.lab.start_volume())
         return path
 
     def refused_backup(self, volume_id: str) -> exception.ServiceNotFound | None:

@@ -9,6 +9,7 @@ learner should notice and records a check for each outcome the note describes.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -202,10 +203,10 @@ class Stage:
 
         return self.wait_for(matches, f"{queue} to show the expected counts", timeout)
 
-    def is_up(self, binary: str, host: str) -> bool:
-        """The State column of service-list for one row."""
+    def is_up(self, binary: str, host: str, at: datetime.datetime | None = None) -> bool:
+        """The State column of service-list for one row (now, or as of ``at``)."""
         try:
-            return utils.service_is_up(db.service_get_by_args(host, binary))
+            return utils.service_is_up(db.service_get_by_args(host, binary), at)
         except exception.HostBinaryNotFound:
             return False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cinder_lab import exception
+from cinder_lab import exception, utils
 from cinder_lab.db import api as db
 from cinder_lab.scenarios.base import Stage
 
@@ -26,11 +26,15 @@ class ServiceDown:
         s.check(s.is_up("cinder-backup", "maqi-kilo"), "cinder-backup maqi-kilo is up")
 
         s.step("2. cinder-backup stops: no more heartbeats")
+        stopped_at = utils.utcnow()  # stop() ends the heartbeat first; draining RPC may be slow
         s.lab.stop(s.lab.find("cinder-backup", "maqi-kilo"))
         before = db.service_get_by_args("maqi-kilo", "cinder-backup")
         last = before.updated_at or before.created_at  # a Kilo row has none before its first beat
         s.say(f"last heartbeat {last:%H:%M:%S}, report_count {before.report_count}")
-        s.check(s.is_up("cinder-backup", "maqi-kilo"), "right after, the row still says up")
+        s.check(
+            s.is_up("cinder-backup", "maqi-kilo", at=stopped_at),
+            "right when it stops, the row still says up",
+        )
         s.wait_for(lambda: not s.is_up("cinder-backup", "maqi-kilo"), "the row to turn down")
         s.check(not s.is_up("cinder-backup", "maqi-kilo"), "after service_down_time it is down")
         s.service_table()

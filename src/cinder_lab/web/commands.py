@@ -218,7 +218,7 @@ class CommandBox:
                 if s.host.endswith(f"@{section}"):
                     lab.stop(s)
             started = lab.start_volume([section])
-            lab.wait_for_pools(1)
+            lab.wait_for_backends(started)
         return [f"restarted {s.binary} {s.host}" for s in started]
 
 
