@@ -159,7 +159,7 @@ def db_sync(db_file: Path) -> None:
     (Children that all find no table on a fresh file would race to create it.)
     """
     engine = sqlalchemy.create_engine(f"sqlite:///{db_file}")
-    models.Base.metadata.create_all(engine)
+    models.metadata().create_all(engine)
     engine.dispose()
 
 

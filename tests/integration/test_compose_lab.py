@@ -275,7 +275,7 @@ def test_debugpy_entrypoint_follows_the_forked_backend_children(vhost, run_servi
     (volume,) = run_services(["openstack-volume"], lab, overrides)
     service_py = Path(config.__file__).parent.parent / "service.py"
     line = 1 + service_py.read_text().splitlines().index(
-        "            db.service_heartbeat(self.service_id)"
+        "                db.service_heartbeat(self.service_id, self.availability_zone)"
     )
 
     main = DapSession(port)
