@@ -68,7 +68,7 @@ def test_database_outage_services_survive_and_heartbeats_resume(rabbit_lab, mari
         with pytest.raises(messaging.RemoteError) as failed:
             scheduler_rpcapi.SchedulerAPI().get_pools(context.get_admin_context())
         assert failed.value.exc_type == "OperationalError", failed.value
-        volume_rpcapi.VolumeAPI().client.prepare(server="maqi-kilo@ceph").cast(
+        volume_rpcapi.VolumeAPI().client.prepare(server="maqi-kilo@ceph", version="1.4").cast(
             context.get_admin_context(), "create_volume", volume_id=volume["id"]
         )
     finally:
