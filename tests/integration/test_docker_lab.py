@@ -224,7 +224,12 @@ def test_a_debugger_stops_in_a_forked_volume_child_of_openstack_volume(lab):
         assert {b["subProcessId"] for b in offered} == set(hosts)
         (body,) = [b for b in offered if hosts[b["subProcessId"]].endswith("@whatever_it_is")]
         manager = SRC / "volume" / "manager.py"
-        line = line_of(manager, "def create_volume(", "        volume = db.volume_get(volume_id)")
+        line = line_of(
+            manager,
+            "def create_volume(",
+            "        volume = self._volume_to_create("
+            'manager.resource_id(volume, volume_id, "volume"))',
+        )
         child = attach(lab.ports["OPENSTACK_VOLUME_DEBUG_PORT"], body, {str(manager): [line]})
         sessions.append(child)
         client = lab.cli_started("create", "--volume-type", "new_lvm_backend", "--wait", "1")
